@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// `npm start`: run Wharf locally under `wrangler dev` on 127.0.0.1, with R2 and Durable Objects persisted
+// on disk in $WHARF_DATA (default ./.wharf-data). PORT (default 8787) picks the port. Settings named in
+// SETTINGS below are passed through from the environment to the Worker.
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { connect, createServer } from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const SETTINGS = [
+  "BLOB_REDIRECT", "DELETE_ENABLED", "BLOB_URL_TTL_SECONDS", "UPLOAD_PART_SIZE", "MAX_CHUNK_BYTES",
+  "UPLOAD_SESSION_TTL_SECONDS", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY", "R2_ACCOUNT_ID", "R2_BUCKET_NAME",
+  "AUTH_CONFIG", "AUTH_SIGNING_SECRET", "AUTH_ANONYMOUS_PUSH", "AUTH_REVOKED_TOKENS", "AUTH_SERVICE", "AUTH_TOKEN_TTL_SECONDS",
+];
+
+const port = Number(process.env.PORT || 8787);
+const data = resolve(process.env.WHARF_DATA || join(root, ".wharf-data"));
+mkdirSync(data, { recursive: true });
+
+// The HMAC key of signed blob URLs: made once per data folder, so URLs stay valid across restarts.
+const secretFile = join(data, "blob-url-secret");
+if (!existsSync(secretFile)) writeFileSync(secretFile, randomBytes(32).toString("hex"), { mode: 0o600 });
+const vars = { BLOB_URL_SECRET: process.env.BLOB_URL_SECRET || readFileSync(secretFile, "utf8").trim() };
+for (const k of SETTINGS) if (process.env[k] !== undefined) vars[k] = process.env[k];
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once("error", rej);
+    s.listen(0, "127.0.0.1", () => {
+      const p = s.address().port;
+      s.close(() => res(p));
+    });
+  });
+}
+
+// wrangler listens on an internal port; the front below owns PORT. workerd never answers a TLS
+// ClientHello, so clients that try HTTPS first (skopeo, docker, containerd) would wait 10 s for a
+// handshake timeout on every command. The front closes such connections at once, so they fall back to
+// plain HTTP, and pipes everything else through untouched.
+const internalPort = await freePort();
+const args = [
+  "dev", "--ip", "127.0.0.1", "--port", String(internalPort), "--persist-to", data,
+  "--inspector-port", String(await freePort()), "--show-interactive-dev-session=false", "--log-level", process.env.WHARF_LOG_LEVEL || "info",
+];
+for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
+
+const TLS_HANDSHAKE = 0x16;
+const front = createServer({ noDelay: true }, (client) => {
+  client.once("data", (first) => {
+    if (first[0] === TLS_HANDSHAKE) return client.destroy();
+    const upstream = connect({ host: "127.0.0.1", port: internalPort, noDelay: true });
+    upstream.write(first);
+    client.pipe(upstream).pipe(client);
+    const close = () => { client.destroy(); upstream.destroy(); };
+    client.on("error", close);
+    upstream.on("error", close);
+    client.on("close", close);
+    upstream.on("close", close);
+  });
+  client.on("error", () => client.destroy());
+});
+await new Promise((res, rej) => front.once("error", rej).listen(port, "127.0.0.1", res));
+
+console.log(`wharf: serving http://127.0.0.1:${port}/v2/ with state in ${data}`);
+const child = spawn(join(root, "node_modules", ".bin", "wrangler"), args, {
+  cwd: root,
+  stdio: ["ignore", "inherit", "inherit"],
+  env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+});
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => child.kill(sig));
+child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

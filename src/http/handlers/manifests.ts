@@ -1,0 +1,112 @@
+/** Manifest GET/HEAD by tag or digest, PUT (validate → store → tag), DELETE by tag or digest. */
+import { MAX_MANIFEST_BYTES } from "../../config";
+import { RegistryError } from "../../errors";
+import { type Digest, digestOf, parseReference } from "../../oci/grammar";
+import { parseManifest } from "../../oci/manifest";
+import { baseMediaType } from "../../oci/media-types";
+import type { Handler, RequestContext } from "../context";
+
+async function resolve(c: RequestContext): Promise<Digest> {
+  const ref = parseReference(c.params.reference);
+  if (ref.digest) return ref.digest;
+  const digest = await c.storage.manifests.resolveTag(c.name, ref.tag);
+  if (!digest) throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${ref.tag} unknown to ${c.name}`, { tag: ref.tag });
+  return digest;
+}
+
+function manifestUnknown(c: RequestContext, digest: Digest): RegistryError {
+  return new RegistryError("MANIFEST_UNKNOWN", `manifest ${digest} unknown to ${c.name}`, { digest: digest.toString() });
+}
+
+export const getManifest: Handler = async (c) => {
+  const byDigest = parseReference(c.params.reference).digest !== undefined;
+  const digest = await resolve(c);
+  const head = c.request.method === "HEAD";
+  const m = head ? await c.storage.manifests.stat(c.name, digest) : await c.storage.manifests.get(c.name, digest);
+  if (!m) throw manifestUnknown(c, digest);
+  const body = "bytes" in m ? (m.bytes as ArrayBuffer) : null;
+  const headers = new Headers({
+    "Content-Type": m.mediaType,
+    "Docker-Content-Digest": digest.toString(),
+    "Content-Length": String(m.size),
+    ETag: `"${digest}"`,
+  });
+  if (byDigest) headers.set("Cache-Control", "public, max-age=31536000, immutable");
+  return new Response(body, { status: 200, headers });
+};
+
+export const putManifest: Handler = async (c) => {
+  const ref = parseReference(c.params.reference);
+  const bytes = await readLimited(c.request, MAX_MANIFEST_BYTES);
+  const digest = await digestOf(bytes, ref.digest?.algorithm ?? "sha256");
+  if (ref.digest && ref.digest.toString() !== digest.toString()) {
+    throw new RegistryError("DIGEST_INVALID", `manifest digest is ${digest}, not ${ref.digest}`);
+  }
+  const facts = parseManifest(bytes, baseMediaType(c.request.headers.get("Content-Type")));
+  await requireReferences(c, facts.blobs, facts.manifests);
+  await c.storage.manifests.put(c.name, digest, bytes, facts, ref.tag);
+  const headers: Record<string, string> = {
+    Location: `/v2/${c.name}/manifests/${digest}`,
+    "Docker-Content-Digest": digest.toString(),
+    "Content-Length": "0",
+  };
+  if (facts.subject) headers["OCI-Subject"] = facts.subject.toString();
+  return new Response(null, { status: 201, headers });
+};
+
+export const deleteManifest: Handler = async (c) => {
+  if (!c.config.deleteEnabled) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
+  const ref = parseReference(c.params.reference);
+  if (ref.tag !== undefined) await c.storage.manifests.deleteTag(c.name, ref.tag);
+  else await c.storage.manifests.delete(c.name, ref.digest);
+  return new Response(null, { status: 202, headers: { "Content-Length": "0" } });
+};
+
+/** Every blob and child manifest the manifest names must already be in this repository. */
+async function requireReferences(c: RequestContext, blobs: Digest[], manifests: Digest[]): Promise<void> {
+  const missing: string[] = [];
+  await Promise.all([
+    ...blobs.map(async (d) => {
+      if (!(await c.storage.blobs.exists(c.name, d))) missing.push(d.toString());
+    }),
+    ...manifests.map(async (d) => {
+      if (!(await c.storage.manifests.stat(c.name, d))) missing.push(d.toString());
+    }),
+  ]);
+  if (missing.length) {
+    throw new RegistryError("MANIFEST_BLOB_UNKNOWN", `manifest references unknown content: ${missing.join(", ")}`, {
+      digests: missing,
+    });
+  }
+}
+
+/** Read a request body of at most `max` bytes; larger gets 413 without reading further. */
+async function readLimited(request: Request, max: number): Promise<Uint8Array> {
+  const declared = request.headers.get("Content-Length");
+  if (declared !== null && Number(declared) > max) throw tooLarge(max);
+  if (!request.body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel();
+      throw tooLarge(max);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let pos = 0;
+  for (const ch of chunks) {
+    out.set(ch, pos);
+    pos += ch.byteLength;
+  }
+  return out;
+}
+
+function tooLarge(max: number): RegistryError {
+  return new RegistryError("MANIFEST_TOO_LARGE", `manifest larger than ${max} bytes`, { limit: max });
+}

@@ -1,0 +1,85 @@
+/**
+ * The whole HTTP surface of Wharf in one table. Each row: method, path, what the caller must be allowed
+ * to do, handler. `<name>` matches greedily (names contain "/"), so the resource keyword is found from
+ * the right; upload routes come before blob routes for that reason.
+ */
+import { Router } from "itty-router";
+import { type Env, readConfig } from "./config";
+import { errorResponse, RegistryError } from "./errors";
+import { parseName } from "./oci/grammar";
+import { authorize, identify } from "./http/access";
+import { type Action, API_VERSION_HEADER, type Handler, type RequestContext } from "./http/context";
+import { ping } from "./http/handlers/base";
+import { deleteBlob, getBlob, getSignedBlob, headBlob } from "./http/handlers/blobs";
+import { listCatalog } from "./http/handlers/catalog";
+import { deleteManifest, getManifest, putManifest } from "./http/handlers/manifests";
+import { listReferrers } from "./http/handlers/referrers";
+import { listTags } from "./http/handlers/tags";
+import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from "./http/handlers/uploads";
+import { SIGNED_BLOB_PREFIX } from "./signing/blob-url";
+import { openStorage } from "./storage/registry";
+import { UploadSessions } from "./upload/sessions";
+
+type Method = "GET" | "HEAD" | "POST" | "PATCH" | "PUT" | "DELETE";
+
+const ROUTES: [Method[], string, Action, Handler][] = [
+  [["GET", "HEAD"], "/v2/", "none", ping],
+  [["GET"], "/v2/_catalog", "catalog", listCatalog],
+  [["GET"], "/v2/:name+/tags/list", "pull", listTags],
+  [["GET", "HEAD"], "/v2/:name+/manifests/:reference", "pull", getManifest],
+  [["PUT"], "/v2/:name+/manifests/:reference", "push", putManifest],
+  [["DELETE"], "/v2/:name+/manifests/:reference", "delete", deleteManifest],
+  [["POST"], "/v2/:name+/blobs/uploads/", "push", startUpload],
+  [["PATCH"], "/v2/:name+/blobs/uploads/:session", "push", patchUpload],
+  [["PUT"], "/v2/:name+/blobs/uploads/:session", "push", finishUpload],
+  [["GET"], "/v2/:name+/blobs/uploads/:session", "push", uploadStatus],
+  [["DELETE"], "/v2/:name+/blobs/uploads/:session", "push", cancelUpload],
+  [["HEAD"], "/v2/:name+/blobs/:digest", "pull", headBlob],
+  [["GET"], "/v2/:name+/blobs/:digest", "pull", getBlob],
+  [["DELETE"], "/v2/:name+/blobs/:digest", "delete", deleteBlob],
+  [["GET"], "/v2/:name+/referrers/:digest", "pull", listReferrers],
+  [["GET", "HEAD"], `${SIGNED_BLOB_PREFIX}:algorithm/:hex`, "none", getSignedBlob],
+];
+
+export function buildRouter() {
+  const router = Router<Request, [Env, ExecutionContext]>({
+    catch: (err: unknown, request: Request) => errorResponse(err, request.method),
+    finally: [
+      (res: Response | undefined, request: Request) => {
+        const out = res ?? errorResponse(new RegistryError("NOT_FOUND", `no route for ${request.method} ${new URL(request.url).pathname}`), request.method);
+        const headers = new Headers(out.headers);
+        for (const [k, v] of Object.entries(API_VERSION_HEADER)) headers.set(k, v);
+        return new Response(out.body, { status: out.status, statusText: out.statusText, headers });
+      },
+    ],
+  });
+  for (const [methods, path, action, handler] of ROUTES) {
+    for (const method of methods) {
+      router[method.toLowerCase() as "get"](path, (request: Request & { params: Record<string, string> }, env: Env) =>
+        run(request, env, action, handler),
+      );
+    }
+  }
+  return router;
+}
+
+async function run(request: Request & { params: Record<string, string> }, env: Env, action: Action, handler: Handler) {
+  const config = readConfig(env);
+  const params = Object.fromEntries(Object.entries(request.params).map(([k, v]) => [k, decodeURIComponent(v)]));
+  const name = params.name !== undefined ? parseName(params.name) : "";
+  const caller = await identify(request);
+  await authorize(caller, action, name);
+  const c: RequestContext = {
+    request,
+    url: new URL(request.url),
+    env,
+    config,
+    storage: openStorage(env.BUCKET),
+    sessions: new UploadSessions(env.UPLOADS, config),
+    name,
+    params,
+    mayPull: (repo) => caller.may("pull", repo),
+    mayPullAll: () => caller.may("pull", "*"),
+  };
+  return handler(c);
+}

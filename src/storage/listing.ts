@@ -1,0 +1,39 @@
+/**
+ * Lexically ordered, paginated listing of the names under one R2 prefix. A page costs
+ * ceil((n + 1) / 1000) list calls whatever the total number of keys, because R2 lists are
+ * lexicographic and start after a given key.
+ */
+const R2_LIST_MAX = 1000;
+
+export interface Page {
+  names: string[];
+  /** True when more names follow the last one returned. */
+  more: boolean;
+}
+
+/** Up to `n` names (key suffixes after `prefix`) strictly after `last`; n = Infinity walks everything. */
+export async function listNames(bucket: R2Bucket, prefix: string, n: number, last?: string): Promise<Page> {
+  const names: string[] = [];
+  if (n === 0) return { names, more: false };
+  let startAfter = last !== undefined ? prefix + last : undefined;
+  let cursor: string | undefined;
+  for (;;) {
+    const want = Math.min(R2_LIST_MAX, n === Infinity ? R2_LIST_MAX : n + 1 - names.length);
+    const res = await bucket.list(cursor ? { prefix, cursor, limit: want } : { prefix, startAfter, limit: want });
+    for (const o of res.objects) names.push(o.key.slice(prefix.length));
+    if (names.length > n) return { names: names.slice(0, n), more: true };
+    if (!res.truncated) return { names, more: false };
+    cursor = res.cursor;
+    startAfter = undefined;
+  }
+}
+
+/** Every key under a prefix, in batches, for deletes that must reach all of them. */
+export async function* listKeys(bucket: R2Bucket, prefix: string): AsyncGenerator<string[]> {
+  let cursor: string | undefined;
+  do {
+    const res = await bucket.list({ prefix, cursor, limit: R2_LIST_MAX });
+    if (res.objects.length) yield res.objects.map((o) => o.key);
+    cursor = res.truncated ? res.cursor : undefined;
+  } while (cursor);
+}

@@ -1,0 +1,78 @@
+/**
+ * Re-cuts a stream of chunks of any sizes into equal R2 multipart parts (R2 requires every part but the
+ * last to have the same size, at least 5 MiB). Holds at most two part buffers: one uploading while the
+ * next fills. The multipart upload is created lazily at the first full part, so a blob smaller than one
+ * part never becomes a multipart object.
+ */
+
+export interface PartLog {
+  dataKey: string;
+  partSize: number;
+  uploadId?: string;
+  parts: R2UploadedPart[];
+}
+
+export class PartWriter {
+  private buf: Uint8Array;
+  private fill: number;
+  private inflight: Promise<void> | null = null;
+  /** Parts cut during this writer's life (so the caller knows whether the old tail was consumed). */
+  partsCut = 0;
+
+  constructor(
+    private readonly bucket: R2Bucket,
+    private readonly log: PartLog,
+    tail: Uint8Array,
+  ) {
+    this.buf = new Uint8Array(log.partSize);
+    this.buf.set(tail);
+    this.fill = tail.length;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    let pos = 0;
+    while (pos < chunk.length) {
+      const n = Math.min(chunk.length - pos, this.buf.length - this.fill);
+      this.buf.set(chunk.subarray(pos, pos + n), this.fill);
+      this.fill += n;
+      pos += n;
+      if (this.fill === this.buf.length) await this.cut();
+    }
+  }
+
+  /** Wait for the part in flight; returns the bytes left over (the new tail). Throws if a part failed. */
+  async settle(): Promise<Uint8Array> {
+    const pending = this.inflight;
+    this.inflight = null;
+    if (pending) await pending;
+    return this.buf.subarray(0, this.fill);
+  }
+
+  private async cut(): Promise<void> {
+    if (this.inflight) {
+      const pending = this.inflight;
+      this.inflight = null;
+      await pending;
+    }
+    const part = this.buf;
+    this.buf = new Uint8Array(this.log.partSize);
+    this.fill = 0;
+    this.partsCut++;
+    this.inflight = this.upload(part);
+    // A failure surfaces at the next cut or at settle(); keep it from being reported as unhandled.
+    this.inflight.catch(() => undefined);
+  }
+
+  private async upload(part: Uint8Array): Promise<void> {
+    const mp = await openMultipart(this.bucket, this.log);
+    const uploaded = await mp.uploadPart(this.log.parts.length + 1, part);
+    this.log.parts.push({ partNumber: uploaded.partNumber, etag: uploaded.etag });
+  }
+}
+
+export async function openMultipart(bucket: R2Bucket, log: PartLog): Promise<R2MultipartUpload> {
+  if (log.uploadId) return bucket.resumeMultipartUpload(log.dataKey, log.uploadId);
+  const mp = await bucket.createMultipartUpload(log.dataKey);
+  log.uploadId = mp.uploadId;
+  return mp;
+}
