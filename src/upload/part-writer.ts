@@ -16,6 +16,8 @@ export class PartWriter {
   private buf: Uint8Array;
   private fill: number;
   private inflight: Promise<void> | null = null;
+  /** The first failed part upload: once set, the writer refuses everything (bytes after a lost part mean nothing). */
+  private failure: { error: unknown } | null = null;
   /** Parts cut during this writer's life (so the caller knows whether the old tail was consumed). */
   partsCut = 0;
 
@@ -30,6 +32,7 @@ export class PartWriter {
   }
 
   async write(chunk: Uint8Array): Promise<void> {
+    if (this.failure) throw this.failure.error;
     let pos = 0;
     while (pos < chunk.length) {
       const n = Math.min(chunk.length - pos, this.buf.length - this.fill);
@@ -40,20 +43,30 @@ export class PartWriter {
     }
   }
 
-  /** Wait for the part in flight; returns the bytes left over (the new tail). Throws if a part failed. */
+  /**
+   * Wait for the part in flight; returns the bytes left over (the new tail). Throws if any part upload
+   * of this writer failed, even one whose failure was already reported by write().
+   */
   async settle(): Promise<Uint8Array> {
-    const pending = this.inflight;
-    this.inflight = null;
-    if (pending) await pending;
+    await this.drain();
+    if (this.failure) throw this.failure.error;
     return this.buf.subarray(0, this.fill);
   }
 
-  private async cut(): Promise<void> {
-    if (this.inflight) {
-      const pending = this.inflight;
-      this.inflight = null;
+  private async drain(): Promise<void> {
+    const pending = this.inflight;
+    this.inflight = null;
+    if (!pending) return;
+    try {
       await pending;
+    } catch (error) {
+      this.failure ??= { error };
     }
+  }
+
+  private async cut(): Promise<void> {
+    await this.drain();
+    if (this.failure) throw this.failure.error;
     const part = this.buf;
     this.buf = new Uint8Array(this.log.partSize);
     this.fill = 0;

@@ -141,23 +141,27 @@ export class UploadSession extends DurableObject<Env> {
       streamError = err;
     }
     let tail: Uint8Array;
+    let partFailed = false;
     try {
       tail = await writer.settle();
       st.offset += received;
     } catch (err) {
-      // A part upload failed: fall back to the end of the last stored part.
-      streamError ??= err;
+      // A part upload failed: the bytes after the last stored part are gone, so fall back to its end.
+      console.error("upload part failed", err);
+      partFailed = true;
       tail = new Uint8Array(0);
       st.offset = st.parts.length * st.partSize;
       this.hasher = null;
     }
     st.tailLength = tail.length;
-    await saveTail(this.ctx.storage, tail, oldTail, writer.partsCut === 0);
+    await saveTail(this.ctx.storage, tail, oldTail, writer.partsCut === 0 && !partFailed);
     await this.save(st);
+    const resume = { Range: rangeHeader(st.offset) };
+    if (partFailed) {
+      throw new RegistryError("UNAVAILABLE", `storing the chunk failed; the upload continues from offset ${st.offset}`, undefined, resume);
+    }
     if (streamError) {
-      throw new RegistryError("BLOB_UPLOAD_INVALID", `chunk ended early; the upload continues from offset ${st.offset}`, undefined, {
-        Range: rangeHeader(st.offset),
-      });
+      throw new RegistryError("BLOB_UPLOAD_INVALID", `chunk ended early; the upload continues from offset ${st.offset}`, undefined, resume);
     }
   }
 
