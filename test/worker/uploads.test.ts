@@ -70,6 +70,20 @@ describe("upload sessions", () => {
     await expectBlob("up/chunks", digest, data.length);
   });
 
+  it("a sha512 digest is verified by reading the object back", async () => {
+    const data = randomBytes(6 * MiB + 99, 27);
+    const h = new Uint8Array(await crypto.subtle.digest("SHA-512", data));
+    const digest = `sha512:${[...h].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+    const loc = await openSession("up/sha512");
+    expect((await patch(loc, data)).status).toBe(202);
+    const wrong = await openSession("up/sha512");
+    expect((await patch(wrong, data.slice(1))).status).toBe(202);
+    await expectError(await req("PUT", `${wrong}?digest=${digest}`), 400, "DIGEST_INVALID");
+    expect((await req("PUT", `${loc}?digest=${digest}`)).status).toBe(201);
+    const head = await req("HEAD", `/v2/up/sha512/blobs/${digest}`);
+    expect(head.headers.get("Content-Length")).toBe(String(data.length));
+  });
+
   it("POST then a single PUT with the whole body (monolithic through a session)", async () => {
     const data = randomBytes(4000, 23);
     const digest = await sha256(data);
