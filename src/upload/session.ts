@@ -40,6 +40,8 @@ import { loadTail, saveTail } from "./tail-store";
 interface SessionState extends PartLog {
   repo: string;
   ttlSeconds: number;
+  /** When a call last saved the session (ms); the alarm cleans up only after touchedAt + ttl. */
+  touchedAt?: number;
   offset: number;
   tailLength: number;
 }
@@ -75,9 +77,13 @@ export class UploadSession extends DurableObject<Env> {
   /** Append a chunk. `start` is the Content-Range start when the client sent one. */
   append(repo: string, body: ReadableStream<Uint8Array>, start: number | null): Promise<SessionResult<SessionStatus>> {
     return this.call(async () => {
-      const st = await this.load(repo);
-      await this.appendTo(st, body, start);
-      return { offset: st.offset };
+      try {
+        const st = await this.load(repo);
+        await this.appendTo(st, body, start);
+        return { offset: st.offset };
+      } finally {
+        await drain(body);
+      }
     });
   }
 
@@ -89,9 +95,14 @@ export class UploadSession extends DurableObject<Env> {
     start: number | null,
   ): Promise<SessionResult<CommittedBlob>> {
     return this.call(async () => {
-      const st = await this.load(repo);
-      if (body) await this.appendTo(st, body, start);
-      else if (start !== null && start !== st.offset) throw rangeError(st.offset);
+      let st: SessionState;
+      try {
+        st = await this.load(repo);
+        if (body) await this.appendTo(st, body, start);
+        else if (start !== null && start !== st.offset) throw rangeError(st.offset);
+      } finally {
+        if (body) await drain(body);
+      }
       try {
         return await this.commit(st, digest);
       } finally {
@@ -109,19 +120,27 @@ export class UploadSession extends DurableObject<Env> {
     });
   }
 
+  /**
+   * Clean up an abandoned session. Runs in the call queue, so it never overlaps a chunk in progress, and
+   * re-reads the deadline: a call that was running when the alarm fired has pushed it since.
+   */
   async alarm(): Promise<void> {
-    const st = await this.ctx.storage.get<SessionState>("state");
-    if (st) await this.discard(st).catch((e) => console.error("session cleanup failed", e));
-    await this.end();
+    await this.call(async () => {
+      const st = await this.ctx.storage.get<SessionState>("state");
+      const deadline = st ? (st.touchedAt ?? 0) + st.ttlSeconds * 1000 : 0;
+      if (st && Date.now() < deadline) {
+        await this.ctx.storage.setAlarm(deadline);
+        return;
+      }
+      if (st) await this.discard(st).catch((e) => console.error("session cleanup failed", e));
+      await this.end();
+    });
   }
 
   // --- steps -------------------------------------------------------------------------------------
 
   private async appendTo(st: SessionState, body: ReadableStream<Uint8Array>, start: number | null): Promise<void> {
-    if (start !== null && start !== st.offset) {
-      await body.cancel().catch(() => undefined);
-      throw rangeError(st.offset);
-    }
+    if (start !== null && start !== st.offset) throw rangeError(st.offset); // the caller drains the body
     if (this.hasher && this.hasher.bytes !== st.offset) this.hasher = null;
     if (!this.hasher && st.offset === 0) this.hasher = new Hasher();
     const oldTail = st.tailLength;
@@ -129,13 +148,19 @@ export class UploadSession extends DurableObject<Env> {
     const reader = body.getReader();
     let received = 0;
     let streamError: unknown = null;
+    let writing = true;
     try {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
+        if (!writing) continue; // a part failed: read the rest so the client gets the answer (see header)
         if (this.hasher) await this.hasher.write(value);
         received += value.byteLength;
-        await writer.write(value);
+        try {
+          await writer.write(value);
+        } catch {
+          writing = false; // settle() reports the failure
+        }
       }
     } catch (err) {
       streamError = err;
@@ -154,8 +179,11 @@ export class UploadSession extends DurableObject<Env> {
       this.hasher = null;
     }
     st.tailLength = tail.length;
-    await saveTail(this.ctx.storage, tail, oldTail, writer.partsCut === 0 && !partFailed);
-    await this.save(st);
+    // Tail rows and state in one transaction: rows of a new tail must never meet the old state.
+    await this.ctx.storage.transaction(async (txn) => {
+      await saveTail(txn, tail, oldTail, writer.partsCut === 0 && !partFailed);
+      await this.save(st, txn);
+    });
     const resume = { Range: rangeHeader(st.offset) };
     if (partFailed) {
       throw new RegistryError("UNAVAILABLE", `storing the chunk failed; the upload continues from offset ${st.offset}`, undefined, resume);
@@ -211,9 +239,10 @@ export class UploadSession extends DurableObject<Env> {
     return st;
   }
 
-  private async save(st: SessionState): Promise<void> {
-    await this.ctx.storage.put("state", st);
-    await this.ctx.storage.setAlarm(Date.now() + st.ttlSeconds * 1000);
+  private async save(st: SessionState, txn: DurableObjectStorage | DurableObjectTransaction = this.ctx.storage): Promise<void> {
+    st.touchedAt = Date.now();
+    await txn.put("state", st);
+    await txn.setAlarm(st.touchedAt + st.ttlSeconds * 1000);
   }
 
   private async end(): Promise<void> {
@@ -233,6 +262,16 @@ export class UploadSession extends DurableObject<Env> {
       throw err;
     }
   }
+}
+
+/**
+ * Read and discard what is left of a request body that will not be used. Answering before the body is
+ * consumed makes workerd close the connection with unread data, which resets it (RST), and the client
+ * loses the answer (416, 404, 503) that was already on its way.
+ */
+async function drain(body: ReadableStream<Uint8Array>): Promise<void> {
+  if (body.locked) return; // appendTo read it to its end (or it failed, and there is nothing left to read)
+  await body.pipeTo(new WritableStream()).catch(() => undefined);
 }
 
 export function rangeHeader(offset: number): string {

@@ -27,7 +27,7 @@ export async function loadTail(storage: DurableObjectStorage, length: number): P
  * (`extendsOld`: no part was cut since), rows wholly before the old end are unchanged and not rewritten.
  */
 export async function saveTail(
-  storage: DurableObjectStorage,
+  storage: DurableObjectStorage | DurableObjectTransaction,
   tail: Uint8Array,
   oldLength: number,
   extendsOld: boolean,

@@ -29,6 +29,15 @@ describe("abandoned sessions", () => {
     const stub = sessionStub(loc);
     expect(await runInDurableObject(stub, async (_s, state) => (await state.storage.list()).size)).toBeGreaterThan(1);
 
+    // An alarm that fires before the deadline (a call pushed it meanwhile) keeps the session.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await sessionRange(loc)).toBe(rangeOf(PART + 3 * 1024 * 1024));
+    // Let the session's deadline pass (TTL is an hour in these tests): last touched two hours ago.
+    await runInDurableObject(stub, async (_s, state) => {
+      const old = await state.storage.get<StoredSession & { touchedAt: number }>("state");
+      await state.storage.put("state", { ...old, touchedAt: Date.now() - 2 * 3600 * 1000 });
+      await state.storage.setAlarm(Date.now() + 60_000);
+    });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
 
     await expectError(await req("GET", loc), 404, "BLOB_UPLOAD_UNKNOWN");
