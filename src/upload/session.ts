@@ -14,8 +14,17 @@
  * - Chunks are re-cut into equal parts (part-writer.ts). When a request ends, normally or because the
  *   client went away mid-chunk, the part in flight is awaited and whatever was received after the last
  *   part becomes the stored tail, so the session rests at a consistent offset that GET reports and the
- *   client can continue from. If a part upload itself failed, the session falls back to the end of the
- *   last stored part.
+ *   client can continue from. Tail rows and state are written in one storage transaction.
+ *   Client disconnects (measured with wrangler dev / workerd 2026-04): the Worker's request is cancelled
+ *   but the session's call is not; its body stream errors, and the call runs to its end and saves every
+ *   byte that arrived (test/e2e/large-uploads.test.ts asserts offset = bytes sent). Nothing relies on
+ *   the Worker surviving the disconnect.
+ *   If a part upload fails, the bytes after the last stored part are gone: the session falls back to
+ *   the end of that part, forgets the hasher, and answers 503 with that Range.
+ * - Bodies are always read to their end, even when they will not be used (out-of-order chunk, unknown
+ *   session, failed part): workerd resets a connection closed with unread request data, and the reset
+ *   throws away the answer already sent, so the client would never see its 416 (the router's catch
+ *   does the same for errors raised before the body reaches the session, such as 413).
  * - Digest: a native SHA-256 (hasher.ts) runs over the bytes as they arrive and stays in memory. It is
  *   trusted only while it has seen exactly `offset` bytes. At the final PUT:
  *     fast path  (hasher intact, sha256): compare before writing the last part; a mismatch aborts the
@@ -24,8 +33,10 @@
  *                object, hash it by reading it back from R2, and delete it on mismatch.
  *   Either way the content index is written only after the digest matched (storage/blobs.ts commit).
  * - After a successful or failed PUT, and on DELETE, the session ends: its storage is erased.
- * - Abandonment: every call pushes an alarm to now + TTL; the alarm aborts the multipart upload and
- *   erases the session (R2 would otherwise keep incomplete parts for 7 days).
+ * - Abandonment: every saving call sets touchedAt and pushes the alarm to touchedAt + TTL. The alarm
+ *   runs in the same call queue (it never overlaps a chunk in progress), re-checks the deadline, and
+ *   then aborts the multipart upload and erases the session with its tail rows (R2 would otherwise keep
+ *   incomplete parts for 7 days).
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../config";

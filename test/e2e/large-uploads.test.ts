@@ -87,11 +87,11 @@ describe("large chunked uploads over HTTP", () => {
     await patchAll(loc, [data.subarray(0, first)]);
     // Declare a 14 MiB chunk, send 9 MiB of it (crossing a part boundary), then vanish.
     const sent = 9 * MiB;
-    await patchThenDrop(loc, data.subarray(first, first + 14 * MiB), first, sent, 1500);
+    await patchThenDrop(loc, data.subarray(first, first + 14 * MiB), first, sent, 2000);
     const range = await sessionRange(loc);
     const offset = Number(range.split("-")[1]) + 1;
-    expect(offset).toBeGreaterThanOrEqual(first);
-    expect(offset).toBeLessThanOrEqual(first + sent);
+    // workerd runs the session's call to its end after the client is gone: everything that arrived is kept.
+    expect(offset).toBe(first + sent);
     // A chunk from anywhere else is refused; from the reported offset it is taken.
     expect((await patch(loc, data.subarray(offset + 1, offset + 100), offset + 1)).status).toBe(416);
     await patchAll(loc, cut(data.subarray(offset), [5 * MiB + 3]), offset);
