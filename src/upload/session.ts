@@ -155,7 +155,8 @@ export class UploadSession extends DurableObject<Env> {
     if (this.hasher && this.hasher.bytes !== st.offset) this.hasher = null;
     if (!this.hasher && st.offset === 0) this.hasher = new Hasher();
     const oldTail = st.tailLength;
-    const writer = new PartWriter(this.env.BUCKET, st, await loadTail(this.ctx.storage, oldTail));
+    const first = await loadTail(this.ctx.storage, oldTail, new Uint8Array(st.partSize));
+    const writer = new PartWriter(this.env.BUCKET, st, first, oldTail);
     const reader = body.getReader();
     let received = 0;
     let streamError: unknown = null;
