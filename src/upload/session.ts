@@ -30,7 +30,10 @@
  *     fast path  (hasher intact, sha256): compare before writing the last part; a mismatch aborts the
  *                multipart upload, so nothing is written at all;
  *     read-back  (object evicted or restarted between chunks, a failed part, or sha512): complete the
- *                object, hash it by reading it back from R2, and delete it on mismatch.
+ *                object, hash it by reading it back from R2 in ranges of 4 parts, and delete it on
+ *                mismatch. Measured locally (1 GiB, 16 MiB parts): 70 MiB/s, so a PUT after a restart
+ *                waits about 15 s per GiB here; on R2 it costs size/64 MiB subrequests and the CPU
+ *                time of hashing the whole blob in that one PUT.
  *   Either way the content index is written only after the digest matched (storage/blobs.ts commit).
  * - After a successful or failed PUT, and on DELETE, the session ends: its storage is erased.
  * - Abandonment: every saving call sets touchedAt and pushes the alarm to touchedAt + TTL. The alarm
@@ -44,7 +47,7 @@ import { RegistryError, type WireError } from "../errors";
 import { parseDigest } from "../oci/grammar";
 import { BlobStore } from "../storage/blobs";
 import { paths } from "../storage/paths";
-import { Hasher, hashStream } from "./hasher";
+import { Hasher, hashObject } from "./hasher";
 import { openMultipart, PartWriter, type PartLog } from "./part-writer";
 import { loadTail, saveTail } from "./tail-store";
 
@@ -65,6 +68,9 @@ export interface CommittedBlob {
   digest: string;
   size: number;
 }
+
+/** The read-back path hashes the completed object in ranges of this many parts (64 MiB by default). */
+const READ_BACK_PARTS = 4;
 
 export type SessionResult<T> = { ok: true; value: T } | { ok: false; error: WireError };
 
@@ -217,8 +223,7 @@ export class UploadSession extends DurableObject<Env> {
     }
     await this.writeObject(st, tail);
     if (!fast) {
-      const obj = await this.env.BUCKET.get(st.dataKey);
-      const actual = obj ? await hashStream(obj.body, digest.algorithm) : "";
+      const actual = await hashObject(this.env.BUCKET, st.dataKey, st.offset, digest.algorithm, READ_BACK_PARTS * st.partSize);
       if (actual !== digest.hex) {
         await this.env.BUCKET.delete(st.dataKey);
         throw mismatch(digestString);
