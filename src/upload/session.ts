@@ -122,6 +122,11 @@ export class UploadSession extends DurableObject<Env> {
       }
       try {
         return await this.commit(st, digest);
+      } catch (err) {
+        // R2 failed under us: the session ends either way, so do not leave its multipart upload behind
+        // (a digest mismatch has already cleaned up).
+        if (!(err instanceof RegistryError)) await this.discard(st).catch(() => undefined);
+        throw err;
       } finally {
         await this.end();
       }
