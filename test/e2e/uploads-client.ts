@@ -5,11 +5,14 @@ import { expect } from "vitest";
 
 export const MiB = 1024 * 1024;
 
+/** Bytes backed by a plain ArrayBuffer (what fetch's BodyInit accepts). */
+export type Bytes = Uint8Array<ArrayBuffer>;
+
 export function sha256(data: Uint8Array): string {
   return `sha256:${createHash("sha256").update(data).digest("hex")}`;
 }
 
-export function noise(n: number): Uint8Array {
+export function noise(n: number): Bytes {
   return new Uint8Array(randomBytes(n));
 }
 
@@ -21,7 +24,7 @@ export async function openSession(base: string, repo: string): Promise<string> {
   return new URL(res.headers.get("Location")!, base).toString();
 }
 
-export function patch(location: string, chunk: Uint8Array, start: number): Promise<Response> {
+export function patch(location: string, chunk: Bytes, start: number): Promise<Response> {
   return fetch(location, {
     method: "PATCH",
     body: chunk,
@@ -30,7 +33,7 @@ export function patch(location: string, chunk: Uint8Array, start: number): Promi
 }
 
 /** PATCH chunks in order from `start`, checking every answer; returns the new offset. */
-export async function patchAll(location: string, chunks: Uint8Array[], start = 0): Promise<number> {
+export async function patchAll(location: string, chunks: Bytes[], start = 0): Promise<number> {
   let offset = start;
   for (const c of chunks) {
     const res = await patch(location, c, offset);
@@ -41,8 +44,8 @@ export async function patchAll(location: string, chunks: Uint8Array[], start = 0
   return offset;
 }
 
-export function cut(data: Uint8Array, sizes: number[]): Uint8Array[] {
-  const out: Uint8Array[] = [];
+export function cut(data: Bytes, sizes: number[]): Bytes[] {
+  const out: Bytes[] = [];
   let pos = 0;
   for (const s of sizes) {
     if (pos >= data.length) break;
