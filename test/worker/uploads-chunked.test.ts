@@ -3,7 +3,7 @@
  * refuses unequal parts with 10048, so a wrong cut fails the final PUT), the session losing its in-memory
  * hasher (eviction) and verifying by read-back, order enforcement.
  */
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { expectError, openSession, req, sha256 } from "./helpers";
 import {
@@ -21,6 +21,10 @@ describe("chunked uploads re-cut into equal parts", () => {
     expect(res.status, await res.clone().text()).toBe(201);
     expect(res.headers.get("Docker-Content-Digest")).toBe(digest);
     expect(await storedDigest(digest)).toBe(digest);
+    // One multipart object of 4 full 5 MiB parts and a shorter last one (R2's etag ends in -<parts>).
+    const obj = await env.BUCKET.head((await indexedDataKey(digest))!);
+    expect(obj?.etag).toMatch(/-5$/);
+    expect(obj?.size).toBe(data.length);
     const head = await req("HEAD", `/v2/big/mix/blobs/${digest}`);
     expect(head.status).toBe(200);
     expect(head.headers.get("Content-Length")).toBe(String(data.length));
