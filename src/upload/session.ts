@@ -47,6 +47,7 @@ import { RegistryError, type WireError } from "../errors";
 import { parseDigest } from "../oci/grammar";
 import { BlobStore } from "../storage/blobs";
 import { paths } from "../storage/paths";
+import { uploadBuffers } from "./buffer-budget";
 import { Hasher, hashObject } from "./hasher";
 import { openMultipart, PartWriter, type PartLog } from "./part-writer";
 import { loadTail, saveTail } from "./tail-store";
@@ -166,8 +167,20 @@ export class UploadSession extends DurableObject<Env> {
     if (this.hasher && this.hasher.bytes !== st.offset) this.hasher = null;
     if (!this.hasher && st.offset === 0) this.hasher = new Hasher();
     const oldTail = st.tailLength;
-    const first = await loadTail(this.ctx.storage, oldTail, new Uint8Array(st.partSize));
-    const writer = new PartWriter(this.env.BUCKET, st, first, oldTail);
+    const lease = await uploadBuffers.acquire(st.partSize);
+    let writer: PartWriter | null = null;
+    try {
+      const first = await loadTail(this.ctx.storage, oldTail, new Uint8Array(st.partSize));
+      writer = new PartWriter(this.env.BUCKET, st, first, oldTail, uploadBuffers, lease);
+      await this.receive(st, writer, body, oldTail);
+    } finally {
+      if (writer) writer.release();
+      else lease.release();
+    }
+  }
+
+  /** Stream `body` through the hasher into `writer`, then store the new tail and state. */
+  private async receive(st: SessionState, writer: PartWriter, body: ReadableStream<Uint8Array>, oldTail: number): Promise<void> {
     const reader = body.getReader();
     let received = 0;
     let streamError: unknown = null;
