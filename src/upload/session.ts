@@ -11,10 +11,11 @@
  * - Durable state (DO storage, key "state"): repository, R2 data key (fixed at creation), byte offset,
  *   the R2 multipart upload id and the parts written so far, and the length of the tail: the bytes after
  *   the last full part, kept as rows in DO storage (tail-store.ts). Offset = parts × partSize + tail.
- * - Chunks are re-cut into equal parts (part-writer.ts). When a request ends, normally or because the
- *   client went away mid-chunk, the part in flight is awaited and whatever was received after the last
- *   part becomes the stored tail, so the session rests at a consistent offset that GET reports and the
- *   client can continue from. Tail rows and state are written in one storage transaction.
+ * - Chunks are re-cut into equal parts (part-writer.ts), in part buffers leased from the isolate-wide
+ *   budget (buffer-budget.ts): the call waits for its first buffer before reading the body. When a
+ *   request ends, normally or because the client went away mid-chunk, the part in flight is awaited
+ *   and whatever was received after the last part becomes the stored tail, so the session rests at a
+ *   consistent offset that GET reports and the client can continue from. Tail rows and state are written in one storage transaction.
  *   Client disconnects (measured with wrangler dev / workerd 2026-04): the Worker's request is cancelled
  *   but the session's call is not; its body stream errors, and the call runs to its end and saves every
  *   byte that arrived (test/e2e/large-uploads.test.ts asserts offset = bytes sent). Nothing relies on
