@@ -1,0 +1,101 @@
+// End to end: the client library's chunked blob push against the real server, with chunks smaller than
+// the blob, and resuming after the server is stopped mid-push and started again (harness restart()).
+import { createHash } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { nodeClient } from "../../src/client/node";
+import { pushBlob } from "../../src/client/upload";
+import { startWharf, type Wharf } from "./harness";
+
+const MiB = 1024 * 1024;
+const PART = 5 * MiB;
+
+let wharf: Wharf;
+
+beforeAll(async () => {
+  wharf = await startWharf({ UPLOAD_PART_SIZE: String(PART) });
+});
+
+afterAll(async () => {
+  await wharf?.stop();
+});
+
+/** Deterministic incompressible bytes. */
+function bytes(size: number, seed: string): Buffer {
+  const out = Buffer.alloc(size);
+  for (let i = 0; i < size; i += 64) createHash("sha512").update(`${seed}:${i}`).digest().copy(out, i);
+  return out;
+}
+
+/** A re-openable source handing out the data in 1 MiB pieces. */
+const source = (data: Buffer) => ({
+  async *open() {
+    for (let i = 0; i < data.length; i += MiB) yield data.subarray(i, i + MiB);
+  },
+});
+
+const digestOf = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
+
+/** fetch that records each PATCH (Content-Range) on its way to the real server. */
+function recordingFetch(log: string[], before?: (n: number) => Promise<void>): typeof fetch {
+  return async (input, init) => {
+    if (init?.method === "PATCH") {
+      log.push(String((init.headers as Record<string, string>)["Content-Range"]));
+      await before?.(log.length);
+    }
+    return fetch(input, init);
+  };
+}
+
+async function fetchBlob(repo: string, digest: string): Promise<Buffer> {
+  const res = await fetch(`${wharf.url}/v2/${repo}/blobs/${digest}`);
+  expect(res.status).toBe(200);
+  return Buffer.from(await res.arrayBuffer());
+}
+
+describe("chunked push", () => {
+  it("sends a 13 MiB blob in chunks of the registry's minimum when asked for smaller ones", async () => {
+    const data = bytes(13 * MiB, "chunked");
+    const patches: string[] = [];
+    const client = nodeClient(wharf.host, { fetch: recordingFetch(patches) });
+    const pushed = await pushBlob(client, "up/chunked", source(data), { chunkSize: 1 * MiB, forceChunked: true });
+    // 1 MiB asked, raised to the advertised OCI-Chunk-Min-Length (the part size).
+    expect(pushed.chunkSize).toBe(PART);
+    expect(patches).toEqual([`0-${PART - 1}`, `${PART}-${2 * PART - 1}`, `${2 * PART}-${13 * MiB - 1}`]);
+    expect(pushed.digest).toBe(digestOf(data));
+    expect(pushed.size).toBe(data.length);
+    expect((await fetchBlob("up/chunked", pushed.digest)).equals(data)).toBe(true);
+
+    // Pushing again is skipped by a HEAD once the digest is known.
+    const again = await pushBlob(client, "up/chunked", source(data), { digest: pushed.digest, size: data.length });
+    expect(again.how).toBe("exists");
+    expect(patches.length).toBe(3);
+  });
+
+  it("resumes after the server is stopped mid-push and started again", async () => {
+    const data = bytes(17 * MiB, "resume");
+    const patches: string[] = [];
+    let restarted: Promise<void> | null = null;
+    // Before the third chunk goes out, stop the server (and start it again in the background); the
+    // chunk then meets a dead socket and the client has to find out where the session stands.
+    const before = async (n: number) => {
+      if (n !== 3 || restarted) return;
+      restarted = wharf.restart();
+      for (let i = 0; i < 100; i++) {
+        try {
+          await fetch(`${wharf.url}/v2/`);
+        } catch {
+          return; // down
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    const client = nodeClient(wharf.host, { fetch: recordingFetch(patches, before), retry: { baseDelayMs: 200, maxDelayMs: 2000 } });
+    const pushed = await pushBlob(client, "up/resume", source(data), { chunkSize: PART, forceChunked: true, resumeTimeoutMs: 90_000 });
+    await restarted;
+    expect(pushed.resumes).toBeGreaterThanOrEqual(1);
+    expect(pushed.digest).toBe(digestOf(data));
+    // The third chunk was sent at least twice: once into the stopped server, once after it came back.
+    expect(patches.filter((p) => p === `${2 * PART}-${3 * PART - 1}`).length).toBeGreaterThanOrEqual(2);
+    expect((await fetchBlob("up/resume", pushed.digest)).equals(data)).toBe(true);
+  });
+});
