@@ -148,11 +148,13 @@ export class DockerArchiveWriter {
     else if (desc.mediaType.endsWith("+zstd")) throw new Error(`layer ${desc.digest} is zstd-compressed, which this tool cannot unpack for a docker archive; pull with --format oci`);
     stages.push(plain);
     const piped = pipeline(Readable.from(source), ...(stages as [NodeJS.ReadWriteStream]), () => {});
-    const size = await this.tar.addStream(piped as unknown as AsyncIterable<Uint8Array>, () => blobPath(plain.digest()));
-    if (compressed.size !== desc.size || compressed.digest() !== desc.digest) {
-      throw new Error(`layer ${desc.digest}: downloaded ${compressed.size} bytes with digest ${compressed.digest()}`);
-    }
-    if (plain.digest() !== diffId) throw new Error(`layer ${desc.digest}: uncompressed digest ${plain.digest()} does not match config diff_id ${diffId}`);
+    const size = await this.tar.addStream(piped as unknown as AsyncIterable<Uint8Array>, () => {
+      if (compressed.size !== desc.size || compressed.digest() !== desc.digest) {
+        throw new Error(`layer ${desc.digest}: downloaded ${compressed.size} bytes with digest ${compressed.digest()}`);
+      }
+      if (plain.digest() !== diffId) throw new Error(`layer ${desc.digest}: uncompressed digest ${plain.digest()} does not match config diff_id ${diffId}`);
+      return blobPath(diffId);
+    });
     this.layerSizes.set(diffId, size);
   }
 

@@ -69,23 +69,33 @@ export async function createOciDirWriter(dir: string): Promise<OciLayoutWriter> 
     ? (parseJson<ImageIndex>(await readFile(join(dir, "index.json")), "index.json").manifests ?? [])
     : [];
   const has = (digest: string) => existsSync(join(dir, blobPath(digest)));
+  async function writeOne(desc: Descriptor, input: AsyncIterable<Uint8Array>, onBytes?: (n: number) => void): Promise<void> {
+    if (has(desc.digest)) return;
+    const final = join(dir, blobPath(desc.digest));
+    await mkdir(dirname(final), { recursive: true });
+    const tmp = `${final}.partial-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    const h = new HashingPassThrough();
+    try {
+      await pipeline(counting(input, onBytes), h, createWriteStream(tmp));
+      check(desc, h);
+      await rename(tmp, final);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
+  }
+  // A blob being written is written once: a second writer of the same digest waits for the first.
+  const inFlight = new Map<string, Promise<void>>();
+  const writeBlob = (desc: Descriptor, input: AsyncIterable<Uint8Array>, onBytes?: (n: number) => void): Promise<void> => {
+    const running = inFlight.get(desc.digest);
+    if (running) return running.catch(() => writeBlob(desc, input, onBytes));
+    const p = writeOne(desc, input, onBytes).finally(() => inFlight.delete(desc.digest));
+    inFlight.set(desc.digest, p);
+    return p;
+  };
   return {
     hasBlob: has,
-    async writeBlob(desc, input, onBytes) {
-      if (has(desc.digest)) return;
-      const final = join(dir, blobPath(desc.digest));
-      await mkdir(dirname(final), { recursive: true });
-      const tmp = `${final}.partial`;
-      const h = new HashingPassThrough();
-      try {
-        await pipeline(counting(input, onBytes), h, createWriteStream(tmp));
-        check(desc, h);
-        await rename(tmp, final);
-      } catch (e) {
-        await rm(tmp, { force: true });
-        throw e;
-      }
-    },
+    writeBlob,
     async writeBytes(desc, bytes) {
       if (has(desc.digest)) return;
       const final = join(dir, blobPath(desc.digest));
@@ -130,7 +140,8 @@ export async function createOciTarWriter(path: string): Promise<OciLayoutWriter>
       if (written.has(desc.digest)) return;
       await ensureDir(desc.digest);
       const hash = createHash("sha256");
-      const h = { size: 0, digest: () => `sha256:${hash.digest("hex")}` };
+      let hex = "";
+      const h = { size: 0, digest: () => `sha256:${(hex ||= hash.digest("hex"))}` };
       const src = counting(input, onBytes);
       const hashed = (async function* () {
         for await (const c of src) {
@@ -139,8 +150,10 @@ export async function createOciTarWriter(path: string): Promise<OciLayoutWriter>
           yield c;
         }
       })();
-      await tar.addStream(hashed, () => blobPath(desc.digest));
-      check(desc, h);
+      await tar.addStream(hashed, () => {
+        check(desc, h);
+        return blobPath(desc.digest);
+      });
       written.add(desc.digest);
     }),
     writeBytes: (desc, bytes) => serial(async () => {

@@ -213,24 +213,32 @@ export class TarFileWriter {
   /**
    * Stream an entry of unknown size. `finalName` is asked for the entry's name after the body is
    * written (a digest computed along the way, for instance); the header is then patched in place.
+   * If the stream fails or `finalName` throws (a failed check), the entry is rolled back.
    */
   async addStream(stream: Readable | AsyncIterable<Uint8Array>, finalName: () => string, expectedSize?: number): Promise<number> {
     const headerPos = this.pos;
-    await this.write(Buffer.alloc(BLOCK));
-    let size = 0;
-    for await (const chunk of stream as AsyncIterable<Uint8Array>) {
-      await this.write(chunk);
-      size += chunk.byteLength;
+    try {
+      await this.write(Buffer.alloc(BLOCK));
+      let size = 0;
+      for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+        await this.write(chunk);
+        size += chunk.byteLength;
+      }
+      if (expectedSize !== undefined && size !== expectedSize) throw new Error(`entry is ${size} bytes, expected ${expectedSize}`);
+      const header = tarHeader(finalName(), size);
+      await this.pad(size);
+      await this.fh.write(header, 0, BLOCK, headerPos);
+      return size;
+    } catch (e) {
+      // Roll back: the next entry overwrites this one, and close() truncates what is left.
+      this.pos = headerPos;
+      throw e;
     }
-    if (expectedSize !== undefined && size !== expectedSize) throw new Error(`entry is ${size} bytes, expected ${expectedSize}`);
-    await this.pad(size);
-    const header = tarHeader(finalName(), size);
-    await this.fh.write(header, 0, BLOCK, headerPos);
-    return size;
   }
 
   async close(): Promise<void> {
     await this.write(Buffer.alloc(BLOCK * 2));
+    await this.fh.truncate(this.pos);
     await this.fh.close();
   }
 
