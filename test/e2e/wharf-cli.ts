@@ -1,6 +1,6 @@
 /** Run the real `wharf` command (bin/wharf.mjs, as `npx wharf` does) and read its output. */
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -48,8 +48,6 @@ export function configOf(layout: string, digest: string): { rootfs: { diff_ids: 
 export function randomDir(parent: string, name: string, size: number): string {
   const dir = join(parent, name);
   mkdirSync(dir, { recursive: true });
-  const buf = Buffer.alloc(size);
-  for (let i = 0; i < size; i += 65536) createHash("sha512").update(`${name}:${i}`).digest().copy(buf, i);
-  writeFileSync(join(dir, "random.bin"), buf);
+  writeFileSync(join(dir, "random.bin"), randomBytes(size));
   return dir;
 }
