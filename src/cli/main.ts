@@ -11,6 +11,7 @@ import { formatReference, parseHost, parseReference, referenceTarget, ReferenceE
 import type { RegistryClient } from "../client/registry";
 import { copyImage } from "../transfer/copy";
 import { pullImages } from "../transfer/pull";
+import { defaultLayerCachePath, LayerCache } from "../transfer/layer-cache";
 import { pushArchive } from "../transfer/push";
 import { formatOption, parseSize, platformOption, UsageError } from "./args";
 import { findCredentials, removeCredentials, saveCredentials } from "./credentials";
@@ -19,7 +20,7 @@ import { humanSize, jsonRenderer, plainRenderer, type Renderer, ttyRenderer } fr
 const USAGE = `usage: wharf <command> [options]
 
   push <archive.tar|layout-dir> <host[:port]/repo[:tag]>   push a docker save archive or OCI layout
-       [--chunk-size 16MiB] [--image repo:tag|N] [--platform os/arch]
+       [--chunk-size 16MiB] [--image repo:tag|N] [--platform os/arch] [--no-cache]
   pull <ref>... <out.tar|dir> [--format docker|oci] [--platform os/arch|all]
   copy <src-ref> <dst-ref> [--platform os/arch]            registry to registry (mounts or skips blobs)
   tags <host/repo>                                          list tags
@@ -44,6 +45,7 @@ const OPTIONS = {
   username: { type: "string", short: "u" },
   password: { type: "string", short: "p" },
   "password-stdin": { type: "boolean" },
+  "no-cache": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -67,7 +69,7 @@ const defaultIo: Io = {
   },
 };
 
-/** A hook other modules (the token subcommand of the auth work) register into. */
+/** A hook for commands defined elsewhere (see also the `token` dispatch point at the end). */
 export type Command = (args: string[], v: Values, io: Io, client: (host: string) => RegistryClient) => Promise<number>;
 const extraCommands = new Map<string, Command>();
 export function registerCommand(name: string, run: Command): void {
@@ -136,6 +138,7 @@ const COMMANDS: Record<string, Run> = {
       chunkSize: v["chunk-size"] ? parseSize(v["chunk-size"]) : undefined,
       image: v.image,
       platform: v.platform ? platformOption(v.platform) ?? undefined : undefined,
+      layerCache: v["no-cache"] ? null : new LayerCache(defaultLayerCachePath()),
     });
     return 0;
   },
@@ -264,8 +267,21 @@ const COMMANDS: Record<string, Run> = {
   },
 };
 
+/**
+ * Dispatch point for `wharf token ...` (scoped CI tokens, the auth work): a module src/cli/token.ts
+ * exporting `tokenCommand(args: string[], ctx: { values, io, client })` is loaded when present.
+ */
 COMMANDS.token = async (args, v, io, client) => {
-  const run = extraCommands.get("token");
-  if (!run) throw new Error("`wharf token` is not available in this build yet (scoped tokens come with the auth work)");
-  return run(args, v, io, client);
+  const registered = extraCommands.get("token");
+  if (registered) return registered(args, v, io, client);
+  const spec = "./token";
+  let mod: { tokenCommand?: (args: string[], ctx: { values: Values; io: Io; client: (host: string) => RegistryClient }) => Promise<number> };
+  try {
+    mod = await import(spec);
+  } catch (e) {
+    if ((e as { code?: string }).code === "ERR_MODULE_NOT_FOUND") throw new Error("`wharf token` is not available in this build yet (scoped tokens come with the auth work)");
+    throw e;
+  }
+  if (!mod.tokenCommand) throw new Error("src/cli/token.ts does not export tokenCommand");
+  return mod.tokenCommand(args, { values: v, io, client });
 };

@@ -20,6 +20,7 @@ import type { RegistryClient } from "../client/registry";
 import { type BlobSource, pushBlob } from "../client/upload";
 import { parallel, shortId, type TransferEvents } from "./events";
 import { pushGraph } from "./push-graph";
+import type { CachedLayer, LayerCache } from "./layer-cache";
 import { layoutStore } from "./store";
 
 export interface PushOptions {
@@ -30,6 +31,8 @@ export interface PushOptions {
   image?: string;
   /** Push only this platform's manifest out of an index (default: the whole index). */
   platform?: Platform;
+  /** Where docker-archive layers went before (skip/mount without recompressing); null: no cache. */
+  layerCache?: LayerCache | null;
 }
 
 export interface PushResult {
@@ -135,8 +138,16 @@ async function pushDockerImage(client: RegistryClient, src: FileSource, entry: D
   }
   const plans = await Promise.all(entry.Layers.map(async (p, i) => planLayer(src, p, diffIds[i], sniffCompression(await src.head(p, 4)))));
   for (const p of plans) ev.layer(shortId(p.diffId), "Preparing");
+  const cache = opts.layerCache ?? null;
+  const hostRepo = `${client.host}/${repo}`;
   const layers: Descriptor[] = await parallel(plans, opts.concurrency ?? 3, async (p) => {
     const id = shortId(p.diffId);
+    const known = await reuseKnownLayer(client, repo, cache?.get(p.diffId));
+    if (known) {
+      ev.layer(id, known.how === "exists" ? "Layer already exists" : `Mounted from ${known.from}`);
+      cache!.record(p.diffId, known.desc, hostRepo);
+      return known.desc;
+    }
     const total = src.size(p.path);
     const pushed = await pushBlob(client, repo, p.source, {
       chunkSize: opts.chunkSize,
@@ -146,8 +157,11 @@ async function pushDockerImage(client: RegistryClient, src: FileSource, entry: D
       throw new Error(`${src.path}: layer ${p.path} has digest ${p.lastDiff()}, but the config says diff_id ${p.diffId}`);
     }
     ev.layer(id, "Pushed");
-    return { mediaType: p.mediaType, digest: pushed.digest, size: pushed.size };
+    const desc = { mediaType: p.mediaType, digest: pushed.digest, size: pushed.size };
+    cache?.record(p.diffId, desc, hostRepo);
+    return desc;
   });
+  cache?.save();
   const configDigest = await sha256Of(configBytes);
   await pushBlob(client, repo, { open: () => Readable.from([configBytes]) }, { digest: configDigest, size: configBytes.byteLength });
   const manifest = Buffer.from(JSON.stringify({
@@ -158,4 +172,19 @@ async function pushDockerImage(client: RegistryClient, src: FileSource, entry: D
   }, null, 3));
   const digest = await client.putManifest(repo, tag, manifest, MT.dockerManifest);
   return { digest, size: manifest.byteLength, mediaType: MT.dockerManifest };
+}
+
+/** A layer pushed before (per the cache) that this repository has, or can mount from one that has it. */
+async function reuseKnownLayer(client: RegistryClient, repo: string, known: CachedLayer | undefined): Promise<{ desc: Descriptor; how: "exists" | "mounted"; from?: string } | null> {
+  if (!known) return null;
+  const desc = { mediaType: known.mediaType, digest: known.digest, size: known.size };
+  const size = await client.headBlob(repo, known.digest);
+  if (size === known.size) return { desc, how: "exists" };
+  for (const hostRepo of known.repos) {
+    const slash = hostRepo.indexOf("/");
+    const [host, from] = [hostRepo.slice(0, slash), hostRepo.slice(slash + 1)];
+    if (host !== client.host || from === repo) continue;
+    if (await client.mountBlob(repo, known.digest, from)) return { desc, how: "mounted", from };
+  }
+  return null;
 }

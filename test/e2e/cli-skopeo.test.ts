@@ -55,6 +55,16 @@ describe("wharf push, skopeo pull", () => {
 
     const inspect = JSON.parse(skopeo("inspect", "--raw", "--tls-verify=false", `docker://${wharf.host}/cli/docker:v1`));
     expect(inspect.mediaType).toBe("application/vnd.docker.distribution.manifest.v2+json");
+
+    // Pushed again: the layer cache knows what each diff_id became, so nothing is compressed or sent again.
+    const again = await wharfOk(["push", archive, `${wharf.host}/cli/docker:v2`]);
+    expect(again.match(/Layer already exists/g)?.length).toBe(2);
+    const elsewhere = await wharfOk(["push", archive, `${wharf.host}/cli/docker-mounted:v1`]);
+    expect(elsewhere.match(/Mounted from cli\/docker/g)?.length).toBe(2);
+    const noCache = await wharfOk(["push", "--no-cache", archive, `${wharf.host}/cli/docker-fresh:v1`]);
+    expect(noCache.match(/Pushed/g)?.length).toBe(2);
+    expect(again).toContain(aux.Digest);
+    expect(noCache).toContain(aux.Digest);
   });
 
   it("pushes a skopeo oci: layout (directory and tar) with every digest preserved", async () => {

@@ -1,12 +1,16 @@
 /** Run the real `wharf` command (bin/wharf.mjs, as `npx wharf` does) and read its output. */
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { blobPath } from "./images";
 
 const BIN = resolve(__dirname, "..", "..", "bin", "wharf.mjs");
+// The CLI's layer cache goes to a folder of this test run, never the user's ~/.cache.
+const CACHE = mkdtempSync(join(tmpdir(), "wharf-cache-"));
+process.on("exit", () => rmSync(CACHE, { recursive: true, force: true }));
 
 export interface CliResult {
   code: number;
@@ -16,7 +20,7 @@ export interface CliResult {
 
 export function wharfCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((res) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, WHARF_CACHE_DIR: CACHE, ...env }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
       res({ code, stdout, stderr });
     });
