@@ -24,6 +24,26 @@ export interface TransportOptions {
   credentials?: CredentialsProvider;
   retry?: Partial<RetryOptions>;
   userAgent?: string;
+  /**
+   * Send large byte bodies as a stream of views with an explicit Content-Length instead of handing the
+   * array to fetch. Node's fetch copies an array body whole, so chunk uploads would pile up copies until
+   * the next GC; default on in Node, off elsewhere (Workers want a plain array for a fixed length).
+   */
+  streamBodies?: boolean;
+}
+
+const STREAM_SLICE = 1 << 20;
+
+/** A byte array as a stream of 1 MiB views (no copy). */
+function sliceStream(body: Uint8Array): ReadableStream<Uint8Array> {
+  let off = 0;
+  return new ReadableStream({
+    pull(c) {
+      if (off >= body.byteLength) return c.close();
+      c.enqueue(body.subarray(off, off + STREAM_SLICE));
+      off += STREAM_SLICE;
+    },
+  });
 }
 
 export interface RegistryRequest {
@@ -57,6 +77,7 @@ export class Transport {
   private fetchFn: typeof fetch;
   private auth: AuthState;
   private userAgent: string;
+  private streamBodies: boolean;
 
   constructor(baseUrl: string, host: string, opts: TransportOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
@@ -64,6 +85,8 @@ export class Transport {
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
     this.auth = new AuthState(host, opts.credentials ?? (() => undefined), this.fetchFn);
     this.userAgent = opts.userAgent ?? "wharf-client/0.1";
+    const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
+    this.streamBodies = opts.streamBodies ?? Boolean(proc?.versions?.node && !navigatorIsWorkers());
   }
 
   resolve(url: string): string {
@@ -76,14 +99,17 @@ export class Transport {
     for (let round = 0; ; round++) {
       const headers: Record<string, string> = { "User-Agent": this.userAgent, ...req.headers };
       if (authHeader) headers.Authorization = authHeader;
+      let body: BodyInit | undefined = req.body as BodyInit | undefined;
+      const init: RequestInit & { duplex?: "half" } = { method: req.method, headers, redirect: req.redirect ?? "follow" };
+      if (req.body && this.streamBodies && req.body.byteLength > STREAM_SLICE) {
+        body = sliceStream(req.body);
+        headers["Content-Length"] = String(req.body.byteLength);
+        init.duplex = "half";
+      }
+      init.body = body;
       let res: Response;
       try {
-        res = await this.fetchFn(this.resolve(req.url), {
-          method: req.method,
-          headers,
-          body: req.body as BodyInit | undefined,
-          redirect: req.redirect ?? "follow",
-        });
+        res = await this.fetchFn(this.resolve(req.url), init);
       } catch (err) {
         throw new NetworkError(`${req.method} ${this.resolve(req.url)}: ${describe(err)}`, err);
       }
@@ -120,6 +146,11 @@ export class Transport {
     if (!ok.includes(res.status)) throw await errorFromResponse(res, context);
     return res;
   }
+}
+
+function navigatorIsWorkers(): boolean {
+  const nav = (globalThis as { navigator?: { userAgent?: string } }).navigator;
+  return nav?.userAgent === "Cloudflare-Workers";
 }
 
 function describe(err: unknown): string {

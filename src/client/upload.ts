@@ -112,9 +112,16 @@ function withDigest(location: string, digest: string): string {
   return `${location}${location.includes("?") ? "&" : "?"}digest=${encodeURIComponent(digest)}`;
 }
 
-/** Cuts a byte stream into chunks of exactly `size` bytes (the last may be shorter). */
+/**
+ * Cuts a byte stream into chunks of exactly `size` bytes (the last may be shorter). Chunks come from a
+ * ring of three buffers: a chunk stays valid while the next one is being filled (the upload loop holds at
+ * most the chunk it sends and the one read ahead), so memory stays at three chunks whatever the blob size.
+ */
 async function* rechunk(input: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
-  let buf = new Uint8Array(size);
+  const ring: Uint8Array[] = [];
+  let turn = 0;
+  const buffer = () => (ring[turn % 3] ??= new Uint8Array(size));
+  let buf = buffer();
   let fill = 0;
   for await (const piece of input) {
     let off = 0;
@@ -125,7 +132,8 @@ async function* rechunk(input: AsyncIterable<Uint8Array>, size: number): AsyncGe
       off += n;
       if (fill === size) {
         yield buf;
-        buf = new Uint8Array(size);
+        turn++;
+        buf = buffer();
         fill = 0;
       }
     }
@@ -201,15 +209,30 @@ class ChunkedUpload {
   private async sendFrom(offset: number, hash: IncrementalHash): Promise<{ size: number; rewindTo?: number }> {
     let pos = 0; // source position of the chunk's first byte
     let acked = offset; // bytes the session holds
-    for await (const chunk of rechunk(this.source.open(), this.chunkSize)) {
-      hash.update(chunk);
-      const end = pos + chunk.byteLength;
-      while (acked < end) {
-        if (acked < pos) return { size: 0, rewindTo: acked };
-        acked = await this.patch(chunk.subarray(acked - pos), acked);
-        this.opts.onProgress?.(Math.min(acked, end), this.opts.size);
+    const chunks = rechunk(this.source.open(), this.chunkSize);
+    // The next chunk is read (and, for a layer compressed on the fly, compressed) while this one uploads.
+    let next = chunks.next();
+    next.catch(() => {});
+    try {
+      for (;;) {
+        const r = await next;
+        if (r.done) break;
+        const chunk = r.value;
+        next = chunks.next();
+        next.catch(() => {});
+        hash.update(chunk);
+        const end = pos + chunk.byteLength;
+        while (acked < end) {
+          if (acked < pos) return { size: 0, rewindTo: acked };
+          acked = await this.patch(chunk.subarray(acked - pos), acked);
+          this.opts.onProgress?.(Math.min(acked, end), this.opts.size);
+        }
+        pos = end;
       }
-      pos = end;
+    } finally {
+      // Stop reading the source when leaving early (rewind or error); wait for a read in flight first.
+      await next.catch(() => {});
+      await chunks.return(undefined);
     }
     if (acked > pos) throw new Error(`upload to ${this.repo}: session holds ${acked} bytes but the source has only ${pos}`);
     return { size: pos };
