@@ -10,6 +10,7 @@ import { parseName } from "./oci/grammar";
 import { authorize, identify } from "./http/access";
 import { type Action, API_VERSION_HEADER, type Handler, type RequestContext } from "./http/context";
 import { ping } from "./http/handlers/base";
+import { issueToken } from "./http/handlers/token";
 import { deleteBlob, getBlob, getSignedBlob, headBlob } from "./http/handlers/blobs";
 import { listCatalog } from "./http/handlers/catalog";
 import { deleteManifest, getManifest, putManifest } from "./http/handlers/manifests";
@@ -23,7 +24,8 @@ import { UploadSessions } from "./upload/sessions";
 type Method = "GET" | "HEAD" | "POST" | "PATCH" | "PUT" | "DELETE";
 
 const ROUTES: [Method[], string, Action, Handler][] = [
-  [["GET", "HEAD"], "/v2/", "none", ping],
+  [["GET", "HEAD"], "/v2/", "login", ping],
+  [["GET"], "/v2/token", "none", issueToken],
   [["GET"], "/v2/_catalog", "catalog", listCatalog],
   [["GET"], "/v2/:name+/tags/list", "pull", listTags],
   [["GET", "HEAD"], "/v2/:name+/manifests/:reference", "pull", getManifest],
@@ -67,8 +69,9 @@ async function run(request: Request & { params: Record<string, string> }, env: E
   const config = readConfig(env);
   const params = Object.fromEntries(Object.entries(request.params).map(([k, v]) => [k, decodeURIComponent(v)]));
   const name = params.name !== undefined ? parseName(params.name) : "";
-  const caller = await identify(request);
-  await authorize(caller, action, name);
+  // Routes that need nothing (token endpoint, signed blob URLs) never look at credentials.
+  const caller = action === "none" ? null : await identify(request, env);
+  if (caller) authorize(caller, action, name);
   const c: RequestContext = {
     request,
     url: new URL(request.url),
@@ -78,8 +81,8 @@ async function run(request: Request & { params: Record<string, string> }, env: E
     sessions: new UploadSessions(env.UPLOADS, config),
     name,
     params,
-    mayPull: (repo) => caller.may("pull", repo),
-    mayPullAll: () => caller.may("pull", "*"),
+    mayPull: async (repo) => caller?.may("pull", repo) ?? false,
+    mayPullAll: async () => caller?.mayEverywhere("pull") ?? false,
   };
   return handler(c);
 }
