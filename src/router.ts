@@ -10,7 +10,7 @@ import { parseName } from "./oci/grammar";
 import { authorize, identify } from "./http/access";
 import { type Action, API_VERSION_HEADER, type Handler, type RequestContext } from "./http/context";
 import { ping } from "./http/handlers/base";
-import { issueToken } from "./http/handlers/token";
+import { issueToken, issueTokenOAuth } from "./http/handlers/token";
 import { deleteBlob, getBlob, getSignedBlob, headBlob } from "./http/handlers/blobs";
 import { listCatalog } from "./http/handlers/catalog";
 import { deleteManifest, getManifest, putManifest } from "./http/handlers/manifests";
@@ -26,6 +26,7 @@ type Method = "GET" | "HEAD" | "POST" | "PATCH" | "PUT" | "DELETE";
 const ROUTES: [Method[], string, Action, Handler][] = [
   [["GET", "HEAD"], "/v2/", "login", ping],
   [["GET"], "/v2/token", "none", issueToken],
+  [["POST"], "/v2/token", "none", issueTokenOAuth],
   [["GET"], "/v2/_catalog", "catalog", listCatalog],
   [["GET"], "/v2/:name+/tags/list", "pull", listTags],
   [["GET", "HEAD"], "/v2/:name+/manifests/:reference", "pull", getManifest],

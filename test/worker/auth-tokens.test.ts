@@ -208,3 +208,45 @@ describe("CI tokens", () => {
     }
   });
 });
+
+describe("OAuth2 password grant (POST /v2/token, containerd and BuildKit)", () => {
+  const form = (fields: Record<string, string>) => ({
+    body: new URLSearchParams(fields).toString(),
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+  });
+
+  it("issues the same token as GET for a user or a CI token", async () => {
+    const e = await authEnv();
+    const res = await call(e, "POST", "/v2/token", form({
+      grant_type: "password", username: "alice", password: PASSWORDS.alice, service: "wharf", client_id: "containerd-client",
+      scope: "repository:team/oauth:pull,push repository:other/x:pull",
+    }));
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { access_token: string };
+    const claims = JSON.parse(atob(body.access_token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+    expect(claims.access).toEqual([{ type: "repository", name: "team/oauth", actions: ["pull", "push"] }]);
+    const { digest } = await pushBlobAs(e, "team/oauth", "via oauth", bearer(body.access_token));
+    expect((await call(e, "HEAD", `/v2/team/oauth/blobs/${digest}`, { auth: bearer(body.access_token) })).status).toBe(200);
+    const { token } = await mintCiToken(SECRET, { repositories: ["ci/*"], actions: ["pull"], ttlSeconds: 60 });
+    const ci = await call(e, "POST", "/v2/token", form({ grant_type: "password", username: "ci", password: token, scope: "repository:ci/a:pull" }));
+    expect(ci.status).toBe(200);
+  });
+
+  it("refuses wrong passwords (401), other grants (405), other bodies (405) and oversized bodies (400)", async () => {
+    const e = await authEnv();
+    expect((await call(e, "POST", "/v2/token", form({ grant_type: "password", username: "alice", password: "x" }))).status).toBe(401);
+    expect((await call(e, "POST", "/v2/token", form({ grant_type: "password", username: "ghost", password: "x" }))).status).toBe(401);
+    expect((await call(e, "POST", "/v2/token", form({ grant_type: "refresh_token", refresh_token: "r" }))).status).toBe(405);
+    expect((await call(e, "POST", "/v2/token", { body: "{}", headers: { "Content-Type": "application/json" } })).status).toBe(405);
+    const big = await call(e, "POST", "/v2/token", form({ grant_type: "password", username: "a", password: "p".repeat(70_000) }));
+    expect(await errorCode(big)).toBe("SIZE_INVALID");
+    const chunked = new ReadableStream({
+      start(ctl) {
+        for (let i = 0; i < 20; i++) ctl.enqueue(new TextEncoder().encode("x".repeat(8192)));
+        ctl.close();
+      },
+    });
+    const streamed = await call(e, "POST", "/v2/token", { body: chunked, headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+    expect(streamed.status).toBe(400);
+  });
+});
