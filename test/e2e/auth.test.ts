@@ -93,8 +93,11 @@ describe("skopeo against a registry with users", () => {
     const anon = await push(img.dir, "team/app:1");
     expect(anon.ok).toBe(false);
     expect(anon.out).toMatch(/unauthorized|authentication required|denied/i);
+    const logBefore = wharf.log().length;
     const pushed = await push(img.dir, "team/app:1", "alice:alice-secret");
     expect(pushed.out).toBe(pushed.ok ? pushed.out : "push should have worked");
+    // the Bearer challenge sent skopeo to the token endpoint (wrangler logs every request)
+    expect(wharf.log().slice(logBefore)).toMatch(/GET \/v2\/token 200/);
     const raw = await pull("team/app:1", "alice:alice-secret");
     expect(raw.ok).toBe(true);
     expect(`sha256:${sha(Buffer.from(raw.out))}`).toBe(img.digest);
