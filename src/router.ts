@@ -7,7 +7,7 @@ import { Router } from "itty-router";
 import { type Env, readConfig } from "./config";
 import { errorResponse, RegistryError } from "./errors";
 import { parseName } from "./oci/grammar";
-import { authorize, identify } from "./http/access";
+import { authorize, identify, keepPrivate } from "./http/access";
 import { type Action, API_VERSION_HEADER, type Handler, type RequestContext } from "./http/context";
 import { ping } from "./http/handlers/base";
 import { issueToken, issueTokenOAuth } from "./http/handlers/token";
@@ -96,5 +96,6 @@ async function run(request: Request & { params: Record<string, string> }, env: E
     mayPull: async (repo) => caller?.may("pull", repo) ?? false,
     mayPullAll: async () => caller?.mayEverywhere("pull") ?? false,
   };
-  return handler(c);
+  const res = await handler(c);
+  return caller ? keepPrivate(caller, action, name, res) : res;
 }

@@ -64,6 +64,14 @@ export class Caller {
     }
   }
 
+  /** Could a caller without credentials do this too? If not, the response must not sit in shared caches. */
+  anonymousMay(action: RouteAction, repo: string): boolean {
+    const anonymous = anonymousPermissions(this.settings);
+    if (action === "none" || action === "login") return true;
+    if (action === "catalog") return anonymous.catalog;
+    return actionsOn(anonymous, repo).has(action);
+  }
+
   /** May the caller do `action` on every repository (automatic cross-repository mount)? */
   mayEverywhere(action: RepoAction): boolean {
     return allowedEverywhere(this.permissions, action);

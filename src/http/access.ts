@@ -29,3 +29,15 @@ export async function identify(request: Request, env: Env): Promise<Caller> {
 export function authorize(caller: Caller, action: Action, repo: string): void {
   caller.authorize(action, repo);
 }
+
+/**
+ * Immutable content is sent with `Cache-Control: public` so caches may keep it; a response that needed
+ * credentials becomes `private` instead, so no shared cache hands it to a caller without them.
+ */
+export function keepPrivate(caller: Caller, action: Action, repo: string, res: Response): Response {
+  const cc = res.headers.get("Cache-Control");
+  if (!cc || !/^\s*public\b/i.test(cc) || caller.anonymousMay(action, repo)) return res;
+  const headers = new Headers(res.headers);
+  headers.set("Cache-Control", cc.replace(/^\s*public\b/i, "private"));
+  return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+}

@@ -133,3 +133,20 @@ describe("defaults", () => {
     expect(challenge(res).scope).toBe("repository:ci/app:pull,push");
   });
 });
+
+describe("caching of responses that needed credentials", () => {
+  it("immutable content is public where anonymous callers may pull it, private where they may not", async () => {
+    const e = await authEnv();
+    const alice = basic("alice", PASSWORDS.alice);
+    const pub = await pushImageAs(e, "public/cached", "1", alice);
+    const priv = await pushImageAs(e, "team/cached", "1", alice);
+    const anonymous = await call(e, "GET", `/v2/public/cached/manifests/${pub}`);
+    expect(anonymous.headers.get("Cache-Control")).toMatch(/^public, max-age=31536000/);
+    const withCreds = await call(e, "GET", `/v2/public/cached/manifests/${pub}`, { auth: alice });
+    expect(withCreds.headers.get("Cache-Control")).toMatch(/^public/);
+    const res = await call(e, "GET", `/v2/team/cached/manifests/${priv}`, { auth: alice });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Cache-Control")).toBe("private, max-age=31536000, immutable");
+    expect(await res.text()).toContain("schemaVersion");
+  });
+});
