@@ -179,6 +179,11 @@ describe("CI tokens", () => {
     const outside = await pushBlobAs(e, "team/app", "no", direct);
     expect(outside.res.status).toBe(403);
     expect((await call(e, "DELETE", "/v2/ci/app/manifests/1", { auth: direct })).status).toBe(403);
+    // also accepted as a Bearer token (for clients that skip the token endpoint)
+    expect((await call(e, "GET", "/v2/ci/app/manifests/1", { auth: bearer(token) })).status).toBe(200);
+    const denied = await call(e, "GET", "/v2/team/app/tags/list", { auth: bearer(token) });
+    expect(denied.status).toBe(401);
+    expect(challenge(denied).error).toBe("insufficient_scope");
   });
 
   it("an expired CI token is refused", async () => {
@@ -195,6 +200,7 @@ describe("CI tokens", () => {
     const r = await authEnv({ AUTH_REVOKED_TOKENS: `someoldid, ${revoke.id}` });
     expect((await call(r, "GET", "/v2/ci/app/tags/list", { auth: basic("ci", revoke.token) })).status).toBe(401);
     expect((await call(r, "GET", "/v2/ci/app/tags/list", { auth: bearer(derived) })).status).toBe(401);
+    expect((await call(r, "GET", "/v2/ci/app/tags/list", { auth: bearer(revoke.token) })).status).toBe(401);
     expect((await call(r, "GET", "/v2/token?scope=repository:ci/app:pull", { auth: basic("ci", revoke.token) })).status).toBe(401);
     expect((await call(r, "GET", "/v2/ci/never-pushed/tags/list", { auth: basic("ci", keep.token) })).status).toBe(404);
   });
