@@ -3,6 +3,7 @@
  * inspect, delete, log in. Run as `npx wharf <command> ...` (bin/wharf.mjs runs this file through tsx).
  * Exit codes: 0 success, 1 failure, 2 usage error.
  */
+import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { formatPlatform, type ImageIndex, type ImageManifest, INDEX_TYPES, parseJson } from "../archive/oci";
 import { RegistryClientError } from "../client/errors";
@@ -15,6 +16,8 @@ import { defaultLayerCachePath, LayerCache } from "../transfer/layer-cache";
 import { pushArchive } from "../transfer/push";
 import { formatOption, parseSize, platformOption, UsageError } from "./args";
 import { findCredentials, removeCredentials, saveCredentials } from "./credentials";
+import { hashPasswordCommand } from "./hash-password";
+import { type CommandIO, tokenCommand } from "./token";
 import { humanSize, jsonRenderer, plainRenderer, type Renderer, ttyRenderer } from "./progress";
 
 const USAGE = `usage: wharf <command> [options]
@@ -29,7 +32,8 @@ const USAGE = `usage: wharf <command> [options]
   rm <ref>                                                  delete a tag or a manifest by digest
   login <host> [-u user] [-p password | --password-stdin]
   logout <host>
-  token ...                                                 scoped tokens (see the auth section of the README)
+  token create --repo <pattern> --actions pull,push [--ttl 30d]   mint a scoped CI token (AUTH_SIGNING_SECRET)
+  hash-password < password                                  a password hash for AUTH_CONFIG
 
 common options: --json (Docker jsonmessage lines / JSON output), --insecure (plain HTTP to a non-loopback host),
   --retries N. Loopback hosts use plain HTTP; others HTTPS.`;
@@ -69,14 +73,10 @@ const defaultIo: Io = {
   },
 };
 
-/** A hook for commands defined elsewhere (see also the `token` dispatch point at the end). */
-export type Command = (args: string[], v: Values, io: Io, client: (host: string) => RegistryClient) => Promise<number>;
-const extraCommands = new Map<string, Command>();
-export function registerCommand(name: string, run: Command): void {
-  extraCommands.set(name, run);
-}
-
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  // The auth commands (src/cli/token.ts, hash-password.ts) parse their own options.
+  if (argv[0] === "token") return tokenCommand(argv.slice(1), commandIo(io));
+  if (argv[0] === "hash-password") return hashPasswordCommand(argv.slice(1), await io.stdin(), commandIo(io));
   let values: Values;
   let positionals: string[];
   try {
@@ -98,7 +98,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     retry: retries !== undefined && Number.isFinite(retries) ? { retries } : undefined,
   });
   try {
-    const run = COMMANDS[command] ?? extraCommands.get(command);
+    const run = COMMANDS[command];
     if (!run) throw new UsageError(`unknown command "${command}"`);
     const code = await run(args, values, io, client, renderer);
     renderer.end();
@@ -267,21 +267,12 @@ const COMMANDS: Record<string, Run> = {
   },
 };
 
-/**
- * Dispatch point for `wharf token ...` (scoped CI tokens, the auth work): a module src/cli/token.ts
- * exporting `tokenCommand(args: string[], ctx: { values, io, client })` is loaded when present.
- */
-COMMANDS.token = async (args, v, io, client) => {
-  const registered = extraCommands.get("token");
-  if (registered) return registered(args, v, io, client);
-  const spec = "./token";
-  let mod: { tokenCommand?: (args: string[], ctx: { values: Values; io: Io; client: (host: string) => RegistryClient }) => Promise<number> };
-  try {
-    mod = await import(spec);
-  } catch (e) {
-    if ((e as { code?: string }).code === "ERR_MODULE_NOT_FOUND") throw new Error("`wharf token` is not available in this build yet (scoped tokens come with the auth work)");
-    throw e;
-  }
-  if (!mod.tokenCommand) throw new Error("src/cli/token.ts does not export tokenCommand");
-  return mod.tokenCommand(args, { values: v, io, client });
-};
+/** I/O for the auth commands (src/cli/token.ts, hash-password.ts). */
+function commandIo(io: Io): CommandIO {
+  return {
+    env: process.env,
+    stdout: (line) => io.out(`${line}\n`),
+    stderr: (line) => io.err(`${line}\n`),
+    readFile: (path) => readFile(path, "utf8"),
+  };
+}
