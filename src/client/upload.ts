@@ -24,6 +24,12 @@ import { pushScope, type RegistryClient } from "./registry";
 import { backoffDelay, sleep } from "./transport";
 
 export const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024;
+/**
+ * Largest blob sent in one POST (?digest=) without asking the registry for its chunk bounds first: below
+ * R2's 5 MiB minimum part, so under any chunk maximum a registry can sensibly advertise. A registry that
+ * still refuses it (413) gets a chunked upload instead.
+ */
+export const MONOLITHIC_MAX = 4 * 1024 * 1024;
 
 /** Bytes that can be read again from the start (a file, a file piped through gzip). */
 export interface BlobSource {
@@ -72,14 +78,16 @@ export async function pushBlob(client: RegistryClient, repo: string, source: Blo
         return { digest: opts.digest, size: opts.size ?? (await client.headBlob(repo, opts.digest)) ?? 0, how: "mounted", chunkSize: 0, resumes: 0 };
       }
     }
-    if (!opts.forceChunked && opts.size !== undefined && opts.size <= Math.min(requested, DEFAULT_CHUNK_SIZE)) {
-      return pushMonolithic(client, repo, source, opts.digest, opts.size, opts.onProgress);
+    if (!opts.forceChunked && opts.size !== undefined && opts.size <= Math.min(requested, MONOLITHIC_MAX)) {
+      const done = await pushMonolithic(client, repo, source, opts.digest, opts.size, opts.onProgress);
+      if (done) return done;
     }
   }
   return new ChunkedUpload(client, repo, source, requested, opts).run();
 }
 
-async function pushMonolithic(client: RegistryClient, repo: string, source: BlobSource, digest: string, size: number, onProgress?: PushBlobOptions["onProgress"]): Promise<PushedBlob> {
+/** One POST with the whole blob; null when the registry refuses the body as too large (413). */
+async function pushMonolithic(client: RegistryClient, repo: string, source: BlobSource, digest: string, size: number, onProgress?: PushBlobOptions["onProgress"]): Promise<PushedBlob | null> {
   const body = new Uint8Array(size);
   let pos = 0;
   for await (const chunk of source.open()) {
@@ -88,11 +96,16 @@ async function pushMonolithic(client: RegistryClient, repo: string, source: Blob
     pos += chunk.byteLength;
   }
   if (pos !== size) throw new Error(`blob ${digest} is ${pos} bytes, declared ${size}`);
-  const res = await client.transport.expect({
+  const res = await client.transport.request({
     method: "POST", url: `/v2/${repo}/blobs/uploads/?digest=${encodeURIComponent(digest)}`,
     headers: { "Content-Type": "application/octet-stream", "Content-Length": String(size) },
     body, scopes: pushScope(repo), idempotent: true,
-  }, [201, 202], `push blob ${digest}`);
+  });
+  if (res.status === 413) {
+    await res.body?.cancel();
+    return null;
+  }
+  if (res.status !== 201 && res.status !== 202) throw await errorFromResponse(res, `push blob ${digest}`);
   await res.body?.cancel();
   if (res.status === 202) {
     // The registry opened a session instead (allowed by the spec): finish it with a PUT.

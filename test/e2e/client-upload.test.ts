@@ -99,3 +99,35 @@ describe("chunked push", () => {
     expect((await fetchBlob("up/resume", pushed.digest)).equals(data)).toBe(true);
   });
 });
+
+describe("behind a request body limit (MAX_CHUNK_BYTES, as behind Cloudflare)", () => {
+  let limited: Wharf;
+  const LIMIT = 6 * MiB;
+
+  beforeAll(async () => {
+    limited = await startWharf({ UPLOAD_PART_SIZE: String(PART), MAX_CHUNK_BYTES: String(LIMIT) });
+  });
+  afterAll(async () => {
+    await limited?.stop();
+  });
+
+  it("keeps every PATCH under the advertised OCI-Chunk-Max-Length, where one big PATCH is refused", async () => {
+    const data = bytes(14 * MiB, "limited");
+    const patches: string[] = [];
+    const client = nodeClient(limited.host, { fetch: recordingFetch(patches) });
+    // The default chunk size (16 MiB) is above the limit: the client lowers it to 6 MiB.
+    const pushed = await pushBlob(client, "up/limited", source(data), { digest: digestOf(data), size: data.length });
+    expect(pushed.chunkSize).toBe(LIMIT);
+    expect(patches).toEqual([`0-${LIMIT - 1}`, `${LIMIT}-${2 * LIMIT - 1}`, `${2 * LIMIT}-${14 * MiB - 1}`]);
+    const res = await fetch(`${limited.url}/v2/up/limited/blobs/${pushed.digest}`);
+    expect(Buffer.from(await res.arrayBuffer()).equals(data)).toBe(true);
+
+    // What docker and skopeo do (the whole blob in one PATCH) is refused with a clear error.
+    const start = await fetch(`${limited.url}/v2/up/single/blobs/uploads/`, { method: "POST" });
+    const one = await fetch(new URL(start.headers.get("Location")!, limited.url), {
+      method: "PATCH", body: data, headers: { "Content-Type": "application/octet-stream" },
+    });
+    expect(one.status).toBe(413);
+    expect(JSON.stringify(await one.json())).toMatch(/in chunks/);
+  });
+});
