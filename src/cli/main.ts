@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { formatPlatform, type ImageIndex, type ImageManifest, INDEX_TYPES, parseJson } from "../archive/oci";
+import { choosePlatform, formatPlatform, type ImageIndex, type ImageManifest, INDEX_TYPES, parseJson } from "../archive/oci";
 import { RegistryClientError } from "../client/errors";
 import { nodeClient } from "../client/node";
 import { formatReference, parseHost, parseReference, referenceTarget, ReferenceError } from "../client/reference";
@@ -207,7 +207,6 @@ const COMMANDS: Record<string, Run> = {
         }
         return 0;
       }
-      const { choosePlatform } = await import("../archive/oci");
       const child = choosePlatform(index, platformOption(v.platform)!);
       image = await c.getManifest(ref.repository, child.digest);
       info.platformDigest = image.digest;

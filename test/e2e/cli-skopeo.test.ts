@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { indexTar } from "../../src/archive/tar";
+import { startDistribution } from "./distribution";
 import { startWharf, type Wharf } from "./harness";
 import { blobPath, buildOciImage, ociImage, run, sha256File } from "./images";
 import { layerDiffIds, randomDir, wharfCli, wharfOk } from "./wharf-cli";
@@ -143,6 +144,23 @@ describe("wharf commands", () => {
     expect(gone.code).toBe(1);
     expect(gone.stderr).toMatch(/MANIFEST_UNKNOWN/);
     expect(gone.stderr.trim().split("\n").length).toBe(1);
+  });
+
+  it("copies to another registry (CNCF distribution), streaming blobs across, digests kept", async () => {
+    const other = await startDistribution(join(work, "distribution"));
+    try {
+      skopeo("copy", "--dest-tls-verify=false", `oci:${layout}:v1`, `docker://${wharf.host}/cli/export:v1`);
+      const out = await wharfOk(["copy", "--chunk-size", "1MiB", `${wharf.host}/cli/export:v1`, `${other.host}/imported/app:v1`]);
+      expect(out.match(/Pushed/g)?.length).toBe(3); // config and two layers
+      const info = JSON.parse(skopeo("inspect", "--tls-verify=false", `docker://${other.host}/imported/app:v1`));
+      expect(info.Digest).toBe(ociImage(layout, "v1").manifestDigest);
+      // And back, into another repository of Wharf: a second copy skips what is there.
+      await wharfOk(["copy", `${other.host}/imported/app:v1`, `${wharf.host}/cli/reimported:v1`]);
+      const again = await wharfOk(["copy", `${other.host}/imported/app:v1`, `${wharf.host}/cli/reimported:v2`]);
+      expect(again.match(/Layer already exists/g)?.length).toBe(3);
+    } finally {
+      await other.stop();
+    }
   });
 
   it("fails with a one-line error and a nonzero exit code", async () => {

@@ -8,7 +8,7 @@ import { RegistryClientError } from "../../src/client/errors";
 import { nodeClient } from "../../src/client/node";
 import { pushBlob } from "../../src/client/upload";
 import { buildOciImage, ociImage, run } from "./images";
-import { startTokenRegistry, type TokenRegistry } from "./token-server";
+import { startTokenRegistry, type TokenRegistry } from "./distribution";
 import { wharfCli, wharfOk } from "./wharf-cli";
 
 let reg: TokenRegistry;

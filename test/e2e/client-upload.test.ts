@@ -125,7 +125,7 @@ describe("behind a request body limit (MAX_CHUNK_BYTES, as behind Cloudflare)", 
     // What docker and skopeo do (the whole blob in one PATCH) is refused with a clear error.
     const start = await fetch(`${limited.url}/v2/up/single/blobs/uploads/`, { method: "POST" });
     const one = await fetch(new URL(start.headers.get("Location")!, limited.url), {
-      method: "PATCH", body: data, headers: { "Content-Type": "application/octet-stream" },
+      method: "PATCH", body: new Uint8Array(data), headers: { "Content-Type": "application/octet-stream" },
     });
     expect(one.status).toBe(413);
     expect(JSON.stringify(await one.json())).toMatch(/in chunks/);

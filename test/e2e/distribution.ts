@@ -1,5 +1,6 @@
 /**
- * A Docker token server for tests (https://distribution.github.io/distribution/spec/auth/token/), in
+ * CNCF distribution (`docker-registry`) for tests: open, or with token auth. For token auth, a Docker
+ * token server for tests (https://distribution.github.io/distribution/spec/auth/token/), in
  * front of CNCF distribution (`docker-registry`, configured with `auth.token`): it checks Basic
  * credentials and signs RS256 JWTs, with the signing certificate in the `x5c` header, granting the
  * scopes asked for. Every request is logged so tests can check what the client asked for.
@@ -24,6 +25,44 @@ export interface TokenRegistry {
 }
 
 const b64url = (b: Buffer | string) => Buffer.from(b).toString("base64url");
+
+/** Start distribution with no auth, storing in `dir`. */
+export async function startDistribution(dir: string): Promise<TokenRegistry> {
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  writeFileSync(join(dir, "config.yml"), [
+    "version: 0.1",
+    "log: { level: error }",
+    `storage: { filesystem: { rootdirectory: ${join(dir, "data")} }, delete: { enabled: true } }`,
+    `http: { addr: 127.0.0.1:${port} }`,
+  ].join("\n"));
+  return launch(dir, port, 200, async () => {});
+}
+
+async function launch(dir: string, port: number, readyStatus: number, cleanup: () => Promise<void>, requests: TokenRequest[] = []): Promise<TokenRegistry> {
+  const proc: ChildProcess = spawn("docker-registry", ["serve", join(dir, "config.yml")], { stdio: "ignore" });
+  const stopAll = async () => {
+    if (proc.exitCode === null) {
+      const exited = new Promise((r) => proc.once("exit", r));
+      proc.kill("SIGTERM");
+      await exited;
+    }
+    await cleanup();
+  };
+  process.once("exit", () => proc.kill("SIGKILL"));
+  for (let i = 0; ; i++) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/v2/`);
+      if (r.status === readyStatus) break;
+    } catch {}
+    if (i > 100) {
+      await stopAll();
+      throw new Error("docker-registry did not start");
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { host: `127.0.0.1:${port}`, requests, stop: stopAll };
+}
 
 /** Start distribution with token auth, and the token server it trusts, in `dir`. */
 export async function startTokenRegistry(dir: string, users: Record<string, string>): Promise<TokenRegistry> {
@@ -78,26 +117,5 @@ export async function startTokenRegistry(dir: string, users: Record<string, stri
     "    issuer: wharf-test",
     `    rootcertbundle: ${certPath}`,
   ].join("\n"));
-  const proc: ChildProcess = spawn("docker-registry", ["serve", join(dir, "config.yml")], { stdio: "ignore" });
-  const stopAll = async () => {
-    if (proc.exitCode === null) {
-      const exited = new Promise((r) => proc.once("exit", r));
-      proc.kill("SIGTERM");
-      await exited;
-    }
-    await new Promise((r) => server.close(r));
-  };
-  process.once("exit", () => proc.kill("SIGKILL"));
-  for (let i = 0; ; i++) {
-    try {
-      const r = await fetch(`http://127.0.0.1:${port}/v2/`);
-      if (r.status === 401) break;
-    } catch {}
-    if (i > 100) {
-      await stopAll();
-      throw new Error("docker-registry did not start");
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { host: `127.0.0.1:${port}`, requests, stop: stopAll };
+  return launch(dir, port, 401, () => new Promise<void>((r) => server.close(() => r())), requests);
 }
