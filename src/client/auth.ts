@@ -86,22 +86,17 @@ export class AuthState {
       return !(had && sentAuth) && (await this.credentials(this.host)) !== undefined;
     }
     if (ch.scheme === "bearer" && ch.params.realm) {
-      const wasBearer = this.scheme === "bearer";
       this.scheme = "bearer";
       this.bearer = { realm: ch.params.realm, service: ch.params.service };
+      // What the request needs plus what the registry says it needs (it may name more, or other, scopes).
       const wanted = new Set(scopes);
       if (ch.params.scope) for (const s of ch.params.scope.split(" ")) if (s) wanted.add(s);
       const key = scopeKey([...wanted]);
-      // A token we sent was refused: drop it and fetch a fresh one once.
-      if (wasBearer && sentAuth) {
-        if (!this.tokens.has(key)) return false;
-        this.tokens.delete(key);
-      }
+      // A token we sent was refused (expired, revoked, insufficient_scope): fetch a fresh one, once.
+      if (sentAuth) this.tokens.delete(key);
       await this.token([...wanted]);
-      if (ch.params.scope) {
-        // Remember the challenge's scopes under the request's key, so the retry uses that token.
-        this.tokens.set(scopeKey(scopes), this.tokens.get(key)!);
-      }
+      // The retry looks its token up by the request's own scopes.
+      this.tokens.set(scopeKey(scopes), this.tokens.get(key)!);
       return true;
     }
     return false;
