@@ -100,6 +100,43 @@ describe("chunked push", () => {
   });
 });
 
+describe("a chunk cut off mid-body", () => {
+  it("continues from the offset the session kept, inside the chunk", async () => {
+    const data = bytes(12 * MiB, "cut");
+    const patches: string[] = [];
+    // The second PATCH's body breaks off after 2 MiB, as when a connection drops mid-request.
+    const cutting: typeof fetch = async (input, init) => {
+      if (init?.method === "PATCH") {
+        patches.push(String((init.headers as Record<string, string>)["Content-Range"]));
+        if (patches.length === 2 && init.body instanceof ReadableStream) {
+          const reader = (init.body as ReadableStream<Uint8Array>).getReader();
+          let sent = 0;
+          const broken = new ReadableStream<Uint8Array>({
+            async pull(c) {
+              if (sent >= 2 * MiB) return c.error(new Error("connection dropped"));
+              const { done, value } = await reader.read();
+              if (done) return c.close();
+              sent += value.byteLength;
+              c.enqueue(value);
+            },
+          });
+          return fetch(input, { ...init, body: broken });
+        }
+      }
+      return fetch(input, init);
+    };
+    const client = nodeClient(wharf.host, { fetch: cutting, retry: { baseDelayMs: 100 } });
+    const pushed = await pushBlob(client, "up/cut", source(data), { chunkSize: PART, forceChunked: true });
+    expect(pushed.resumes).toBeGreaterThanOrEqual(1);
+    expect(pushed.digest).toBe(digestOf(data));
+    // After the cut, the next PATCH starts where the session stood: past the chunk's start, inside it.
+    const third = Number(patches[2].split("-")[0]);
+    expect(third).toBeGreaterThan(PART);
+    expect(third).toBeLessThan(2 * PART);
+    expect((await fetchBlob("up/cut", pushed.digest)).equals(data)).toBe(true);
+  });
+});
+
 describe("behind a request body limit (MAX_CHUNK_BYTES, as behind Cloudflare)", () => {
   let limited: Wharf;
   const LIMIT = 6 * MiB;
