@@ -44,14 +44,7 @@ const ROUTES: [Method[], string, Action, Handler][] = [
 export function buildRouter() {
   const router = Router<Request, [Env, ExecutionContext]>({
     catch: (err: unknown, request: Request) => errorResponse(err, request.method),
-    finally: [
-      (res: Response | undefined, request: Request) => {
-        const out = res ?? errorResponse(new RegistryError("NOT_FOUND", `no route for ${request.method} ${new URL(request.url).pathname}`), request.method);
-        const headers = new Headers(out.headers);
-        for (const [k, v] of Object.entries(API_VERSION_HEADER)) headers.set(k, v);
-        return new Response(out.body, { status: out.status, statusText: out.statusText, headers });
-      },
-    ],
+    finally: [(res: Response | undefined, request: Request) => withVersionHeader(res ?? unrouted(request))],
   });
   for (const [methods, path, action, handler] of ROUTES) {
     for (const method of methods) {
@@ -60,7 +53,25 @@ export function buildRouter() {
       );
     }
   }
+
+  /** No route matched: 405 with Allow when the path exists for other methods, else 404. */
+  function unrouted(request: Request): Response {
+    const path = new URL(request.url).pathname;
+    const allowed = [...new Set(router.routes.filter(([, regex]) => regex.test(path)).map(([method]) => method))];
+    if (allowed.length) {
+      const err = new RegistryError("UNSUPPORTED", `${request.method} is not supported here`, undefined, { Allow: allowed.join(", ") });
+      return errorResponse(err, request.method);
+    }
+    return errorResponse(new RegistryError("NOT_FOUND", `no route for ${request.method} ${path}`), request.method);
+  }
+
   return router;
+}
+
+function withVersionHeader(res: Response): Response {
+  const headers = new Headers(res.headers);
+  for (const [k, v] of Object.entries(API_VERSION_HEADER)) headers.set(k, v);
+  return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
 }
 
 async function run(request: Request & { params: Record<string, string> }, env: Env, action: Action, handler: Handler) {

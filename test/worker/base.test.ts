@@ -14,6 +14,13 @@ describe("GET /v2/", () => {
     await expectError(res, 404, "NOT_FOUND");
   });
 
+  it("a known path with an unsupported method is 405 UNSUPPORTED with Allow", async () => {
+    const res = await req("PUT", `/v2/a/blobs/sha256:${"a".repeat(64)}`);
+    expect(res.headers.get("Allow")).toContain("GET");
+    await expectError(res, 405, "UNSUPPORTED");
+    await expectError(await req("POST", "/v2/a/manifests/latest"), 405, "UNSUPPORTED");
+  });
+
   it("a bad repository name is NAME_INVALID", async () => {
     await expectError(await req("GET", "/v2/UPPER/tags/list"), 400, "NAME_INVALID");
     await expectError(await req("GET", "/v2/a//b/tags/list"), 400, "NAME_INVALID");

@@ -14,15 +14,10 @@ export async function sha256(data: Uint8Array | string): Promise<string> {
   return `sha256:${[...h].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
-export function randomBytes(n: number, seed = 1): Uint8Array {
+/** Random bytes (native: the test runtime is instrumented, so byte loops in JS are slow). */
+export function randomBytes(n: number, _seed = 1): Uint8Array {
   const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
+  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536)));
   return out;
 }
 

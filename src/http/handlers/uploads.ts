@@ -38,9 +38,13 @@ function bodyLength(c: RequestContext): number | null {
   return Number(raw);
 }
 
+/**
+ * Refuse a declared body over MAX_CHUNK_BYTES before reading it. A body streamed without Content-Length
+ * (docker's PATCH) is not refused here: the edge enforces its own limit on those.
+ */
 function checkChunkSize(c: RequestContext, length: number | null): void {
   const max = c.config.maxChunkBytes;
-  if (max > 0 && (length === null || length > max)) {
+  if (max > 0 && length !== null && length > max) {
     throw new RegistryError(
       "BLOB_UPLOAD_TOO_LARGE",
       `request body over ${max} bytes: push large blobs in chunks (PATCH with Content-Range) of at most ${max} bytes`,

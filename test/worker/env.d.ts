@@ -1,0 +1,8 @@
+// The bindings `env` from cloudflare:test carries: the Worker's own Env.
+import type { Env as WharfEnv } from "../../src/config";
+
+declare global {
+  namespace Cloudflare {
+    interface Env extends WharfEnv {}
+  }
+}
