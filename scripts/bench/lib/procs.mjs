@@ -117,7 +117,8 @@ function procStat(pid) {
     const close = s.lastIndexOf(")");
     const comm = s.slice(s.indexOf("(") + 1, close);
     const fields = s.slice(close + 2).split(" ");
-    return { pid, comm, ppid: Number(fields[1]) };
+    // fields[11], [12]: utime, stime in clock ticks (100 per second on Linux).
+    return { pid, comm, ppid: Number(fields[1]), cpuSeconds: (Number(fields[11]) + Number(fields[12])) / 100 };
   } catch {
     return null;
   }
@@ -152,14 +153,28 @@ export function rssBytes(pid) {
   }
 }
 
+/** CPU seconds (user + system) used so far by each group of a process tree. */
+function cpuByGroup(rootPids, classify) {
+  const sums = {};
+  for (const root of rootPids) {
+    for (const p of processTree(root)) {
+      const group = classify(p);
+      if (group) sums[group] = (sums[group] ?? 0) + p.cpuSeconds;
+    }
+  }
+  return sums;
+}
+
 /**
  * Samples the RSS of process trees every `everyMs` until stopped. `classify(proc)` names the group a
- * process counts in (or null to leave it out); the result is the peak of each group's sum and of the
- * total, plus the peak per process name.
+ * process counts in (or null to leave it out). The result: the peak of each group's summed RSS, and the
+ * CPU seconds each group used between start and stop (less sensitive than wall time to other load on
+ * the machine).
  */
 export function sampleRss(rootPids, classify, everyMs = 100) {
   const peak = {};
   let samples = 0;
+  const cpu0 = cpuByGroup(rootPids, classify);
   const tick = () => {
     const sums = {};
     for (const root of rootPids) {
@@ -178,7 +193,9 @@ export function sampleRss(rootPids, classify, everyMs = 100) {
     stop() {
       clearInterval(timer);
       tick();
-      return { peakBytes: peak, samples };
+      const cpu1 = cpuByGroup(rootPids, classify);
+      const cpuSeconds = Object.fromEntries(Object.entries(cpu1).map(([k, v]) => [k, v - (cpu0[k] ?? 0)]));
+      return { peakBytes: peak, cpuSeconds, samples };
     },
   };
 }

@@ -18,6 +18,7 @@ const fmtS = (s) => (!Number.isFinite(s) ? "–" : s < 0.1 ? `${(s * 1000).toFix
 const fmtX = (x) => (Number.isFinite(x) ? `${x.toFixed(2)}x` : "–");
 const fmtMBs = (bytes, s) => (Number.isFinite(s) ? `${(bytes / 1e6 / s).toFixed(0)} MB/s` : "–");
 const fmtMB = (b) => (Number.isFinite(b) && b > 0 ? `${(b / 2 ** 20).toFixed(0)} MiB` : "–");
+const fmtCpu = (s) => (Number.isFinite(s) ? `${s.toFixed(2)} s` : "–");
 const fmtN = (x) => (Number.isFinite(x) ? x.toFixed(0) : "–");
 const fmtMs = (x) => (Number.isFinite(x) ? `${x.toFixed(2)}` : "–");
 
@@ -66,12 +67,35 @@ export function summarize({ samples, images, plan, machine: m, date }) {
       }
     }
   }
+  const cpuRows = [];
+  for (const client of clients) {
+    for (const [key, img] of Object.entries(images)) {
+      for (const op of ["push", "pull"]) {
+        const cpu = (server, c) => median(pick(samples, { workload: "transfer", case: key, client: c, server, op }).map((s) => Object.values(s.cpu ?? {}).reduce((a, b) => a + b, 0)));
+        const d = cpu("distribution", client);
+        const w = cpu("wharf", client);
+        const f = cpu("floor", "curl");
+        cpuRows.push(`| ${client === "skopeo" ? "" : `${client}: `}${key} | ${op} | ${fmtCpu(d)} | ${fmtCpu(w)} | ${fmtCpu(f)} | ${fmtX(w / d)} | ${fmtX(w / f)} |`);
+        const row = summary.transfer.find((t) => t.client === client && t.image === key && t.op === op);
+        Object.assign(row, { cpuDistribution: d, cpuWharf: w, cpuFloor: f });
+      }
+    }
+  }
   if (clients.length && !clients.includes("wharf-cli")) P("| wharf CLI | | not measured: the CLI (src/cli, branch `client`) was not on main when this ran | | | | |");
   P("");
 
+  if (cpuRows.length) {
+    P("CPU seconds (user + system) the server's processes used during the same operations: less sensitive than wall time to other load on a shared machine. Wharf counts our node front, wrangler's node processes and both workerd processes; the floor its wrangler and workerd.");
+    P("");
+    P("| image | op | distribution | Wharf | floor | Wharf / distribution | Wharf / floor |");
+    P("|---|---|---|---|---|---|---|");
+    for (const r of cpuRows) P(r);
+    P("");
+  }
+
   const big = Object.keys(images).find((k) => k === "big");
   if (big) {
-    const peak = (server, op, group) => median(pick(samples, { workload: "transfer", case: big, client: "skopeo", server, op }).map((s) => (group ? s.memory?.[group] : Object.values(s.memory ?? {}).reduce((a, b) => a + b, 0))));
+    const peak = (server, op, group) => median(pick(samples, { workload: "transfer", case: big, client: server === "floor" ? "curl" : "skopeo", server, op }).map((s) => (group ? s.memory?.[group] : Object.values(s.memory ?? {}).reduce((a, b) => a + b, 0))));
     const wharfSum = median(pick(samples, { workload: "transfer", case: big, client: "skopeo", server: "wharf", op: "push" }).map((s) => (s.memory?.front ?? 0) + (s.memory?.workerd ?? 0)));
     const rows = {
       "distribution (docker-registry)": peak("distribution", "push", "registry"),

@@ -104,9 +104,9 @@ export async function startFloor(root) {
 }
 
 /** Which group a process of a server's tree counts in for memory (see procs.sampleRss). */
-export function memoryGroup(serverPid) {
+export function memoryGroup(server) {
   return (p) => {
-    if (p.pid === serverPid) return p.comm === "docker-registry" ? "registry" : "front";
+    if (p.pid === server.pid) return { wharf: "front", distribution: "registry", floor: "wrangler" }[server.kind];
     if (p.comm.startsWith("workerd")) return "workerd";
     if (p.comm === "node" || p.comm.startsWith("MainThread")) return "wrangler";
     return null; // esbuild and the like

@@ -11,13 +11,15 @@ import { floorGet, floorPut, pool, skopeoPull, skopeoPush } from "./transfer.mjs
 
 const ordered = (registries, round) => (round % 2 === 0 ? registries : [...registries].reverse());
 const log = (...a) => console.error("bench:", ...a);
+const cpuText = (cpu) => Object.entries(cpu).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ");
 
-/** Peak RSS (bytes) of a server's process tree while `fn` runs. */
+/** Wall seconds of `fn`, with the peak RSS (bytes) and CPU seconds of the server's processes meanwhile. */
 async function withMemory(server, fn) {
-  const sampler = sampleRss([server.pid], memoryGroup(server.pid));
+  const sampler = sampleRss([server.pid], memoryGroup(server));
   try {
     const seconds = await fn();
-    return { seconds, memory: sampler.stop().peakBytes };
+    const { peakBytes, cpuSeconds } = sampler.stop();
+    return { seconds, memory: peakBytes, cpu: cpuSeconds };
   } catch (e) {
     sampler.stop();
     throw e;
@@ -38,16 +40,16 @@ export async function transferWorkload({ registries, floor, images, rounds, clie
           const repo = `bench/${client.name}-${key}-r${round}`;
           const push = await withMemory(server, () => client.push(image, server, repo, timeoutMs));
           const pull = await withMemory(server, () => client.pull(image, server, repo, timeoutMs));
-          samples.push({ workload: "transfer", case: key, client: client.name, server: server.name, round, op: "push", seconds: push.seconds, bytes: image.bytes, memory: push.memory });
-          samples.push({ workload: "transfer", case: key, client: client.name, server: server.name, round, op: "pull", seconds: pull.seconds, bytes: image.bytes, memory: pull.memory });
-          log(`${client.name} ${key} r${round} ${server.name}: push ${push.seconds.toFixed(2)} s, pull ${pull.seconds.toFixed(2)} s`);
+          samples.push({ workload: "transfer", case: key, client: client.name, server: server.name, round, op: "push", seconds: push.seconds, bytes: image.bytes, memory: push.memory, cpu: push.cpu });
+          samples.push({ workload: "transfer", case: key, client: client.name, server: server.name, round, op: "pull", seconds: pull.seconds, bytes: image.bytes, memory: pull.memory, cpu: pull.cpu });
+          log(`${client.name} ${key} r${round} ${server.name}: push ${push.seconds.toFixed(2)} s (cpu ${cpuText(push.cpu)}), pull ${pull.seconds.toFixed(2)} s (cpu ${cpuText(pull.cpu)})`);
         }
       }
       const put = await withMemory(floor, () => floorPut(image, floor, `${key}-r${round}`, timeoutMs));
       const get = await withMemory(floor, () => floorGet(image, floor, `${key}-r${round}`, timeoutMs));
-      samples.push({ workload: "transfer", case: key, client: "curl", server: "floor", round, op: "push", seconds: put.seconds, bytes: image.bytes, memory: put.memory });
-      samples.push({ workload: "transfer", case: key, client: "curl", server: "floor", round, op: "pull", seconds: get.seconds, bytes: image.bytes, memory: get.memory });
-      log(`floor ${key} r${round}: put ${put.seconds.toFixed(2)} s, get ${get.seconds.toFixed(2)} s`);
+      samples.push({ workload: "transfer", case: key, client: "curl", server: "floor", round, op: "push", seconds: put.seconds, bytes: image.bytes, memory: put.memory, cpu: put.cpu });
+      samples.push({ workload: "transfer", case: key, client: "curl", server: "floor", round, op: "pull", seconds: get.seconds, bytes: image.bytes, memory: get.memory, cpu: get.cpu });
+      log(`floor ${key} r${round}: put ${put.seconds.toFixed(2)} s (cpu ${cpuText(put.cpu)}), get ${get.seconds.toFixed(2)} s (cpu ${cpuText(get.cpu)})`);
     }
   }
   return samples;
