@@ -33,6 +33,7 @@ import { RegistryError, type WireError } from "../errors";
 import { parseDigest } from "../oci/grammar";
 import { BlobStore } from "../storage/blobs";
 import { paths } from "../storage/paths";
+import { byteChunks } from "./byte-chunks";
 import { Hasher, hashStream } from "./hasher";
 import { openMultipart, PartWriter, type PartLog } from "./part-writer";
 import { loadTail, saveTail } from "./tail-store";
@@ -126,13 +127,10 @@ export class UploadSession extends DurableObject<Env> {
     if (!this.hasher && st.offset === 0) this.hasher = new Hasher();
     const oldTail = st.tailLength;
     const writer = new PartWriter(this.env.BUCKET, st, await loadTail(this.ctx.storage, oldTail));
-    const reader = body.getReader();
     let received = 0;
     let streamError: unknown = null;
     try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
+      for await (const value of byteChunks(body)) {
         if (this.hasher) await this.hasher.write(value);
         received += value.byteLength;
         await writer.write(value);
