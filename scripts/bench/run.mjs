@@ -74,7 +74,7 @@ try {
     const clients = [SKOPEO];
     const cli = wharfCli(root);
     if (cli) clients.push(cli);
-    else log("wharf CLI not found (src/cli): its push/pull rows are skipped");
+    else log("wharf CLI not found (bin/wharf.mjs): its push/pull rows are skipped");
     samples.push(...(await transferWorkload({ registries, floor, images, rounds: plan.rounds, clients })));
   }
   if (opts.only.includes("load")) {
