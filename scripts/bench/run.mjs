@@ -78,7 +78,7 @@ try {
     samples.push(...(await transferWorkload({ registries, floor, images, rounds: plan.rounds, clients })));
   }
   if (opts.only.includes("load")) {
-    samples.push(...(await loadWorkload({ registries, rounds: plan.rounds, connections: plan.connections, seconds: plan.loadSeconds })));
+    samples.push(...(await loadWorkload({ registries, floor, rounds: plan.rounds, connections: plan.connections, seconds: plan.loadSeconds })));
   }
   if (opts.only.includes("scale")) {
     samples.push(...(await scaleWorkload({ registries, rounds: plan.rounds, tags: plan.tags, repos: plan.repos })));

@@ -57,11 +57,17 @@ export async function transferWorkload({ registries, floor, images, rounds, clie
 
 export const SKOPEO = { name: "skopeo", push: skopeoPush, pull: skopeoPull };
 
-/** Workload 3: manifest GET by tag and by digest, blob HEAD, at each connection count. */
-export async function loadWorkload({ registries, rounds, connections, seconds }) {
+/**
+ * Workload 3: manifest GET by tag and by digest, blob HEAD, at each connection count; and, as the
+ * runtime's floor for a request that reads one small R2 object, a GET of a 400-byte object from the
+ * floor Worker.
+ */
+export async function loadWorkload({ registries, floor, rounds, connections, seconds }) {
   const repo = "bench/load";
   const seeded = new Map();
   for (const s of registries) seeded.set(s.name, await seedTinyImage(s.url, repo));
+  const tiny = await fetch(`${floor.url}/load/tiny`, { method: "PUT", body: seeded.get(registries[0].name).manifest, signal: AbortSignal.timeout(30_000) });
+  if (!tiny.ok) throw new Error(`floor PUT: ${tiny.status}`);
   const cases = (img) => [
     { case: "manifest GET by tag", path: `/v2/${repo}/manifests/latest`, method: "GET", headers: { Accept: OCI_MANIFEST } },
     { case: "manifest GET by digest", path: `/v2/${repo}/manifests/${img.manifestDigest}`, method: "GET", headers: { Accept: OCI_MANIFEST } },
@@ -77,6 +83,9 @@ export async function loadWorkload({ registries, rounds, connections, seconds })
           log(`${k.case} c=${c} r${round} ${server.name}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50ms.toFixed(2)} ms, p99 ${r.p99ms.toFixed(2)} ms`);
         }
       }
+      const f = await measure(`${floor.url}/load/tiny`, { connections: c, seconds });
+      samples.push({ workload: "load", case: "floor: GET of a small R2 object", connections: c, server: "floor", round, ...f });
+      log(`floor small GET c=${c} r${round}: ${f.rps.toFixed(0)} req/s, p50 ${f.p50ms.toFixed(2)} ms, p99 ${f.p99ms.toFixed(2)} ms`);
     }
   }
   return samples;
