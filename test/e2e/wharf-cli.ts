@@ -5,12 +5,14 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
+import { afterAll } from "vitest";
 import { blobPath } from "./images";
 
 const BIN = resolve(__dirname, "..", "..", "bin", "wharf.mjs");
-// The CLI's layer cache goes to a folder of this test run, never the user's ~/.cache.
+// The CLI's layer cache goes to a folder of this test file, never the user's ~/.cache (removed after
+// the file's tests: this hook joins the root suite of each test file that imports this module).
 const CACHE = mkdtempSync(join(tmpdir(), "wharf-cache-"));
-process.on("exit", () => rmSync(CACHE, { recursive: true, force: true }));
+afterAll(() => rmSync(CACHE, { recursive: true, force: true }));
 
 export interface CliResult {
   code: number;
