@@ -11,6 +11,10 @@ export default defineConfig({
           BLOB_URL_SECRET: "test-secret",
           UPLOAD_PART_SIZE: String(5 * 1024 * 1024),
           UPLOAD_SESSION_TTL_SECONDS: "3600",
+          // Like `npm start` with no auth settings: anyone may push. Auth tests pass their own settings
+          // (test/worker/auth-helpers.ts).
+          AUTH_ANONYMOUS_PUSH: "true",
+          AUTH_SIGNING_SECRET: "test-signing-secret-0123456789abcdef",
         },
       },
     }),

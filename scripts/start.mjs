@@ -20,11 +20,44 @@ const port = Number(process.env.PORT || 8787);
 const data = resolve(process.env.WHARF_DATA || join(root, ".wharf-data"));
 mkdirSync(data, { recursive: true });
 
-// The HMAC key of signed blob URLs: made once per data folder, so URLs stay valid across restarts.
-const secretFile = join(data, "blob-url-secret");
-if (!existsSync(secretFile)) writeFileSync(secretFile, randomBytes(32).toString("hex"), { mode: 0o600 });
-const vars = { BLOB_URL_SECRET: process.env.BLOB_URL_SECRET || readFileSync(secretFile, "utf8").trim() };
+// Secrets made once per data folder, so signed URLs and tokens stay valid across restarts.
+function secretIn(name) {
+  const file = join(data, name);
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString("hex"), { mode: 0o600 });
+  return readFileSync(file, "utf8").trim();
+}
+const vars = { BLOB_URL_SECRET: process.env.BLOB_URL_SECRET || secretIn("blob-url-secret") };
 for (const k of SETTINGS) if (process.env[k] !== undefined) vars[k] = process.env[k];
+
+// Settings wrangler itself reads from .dev.vars (or .env), so that a value set there is not overridden
+// by the defaults below (--var wins over .dev.vars) and the startup line tells the truth.
+function varsIn(file) {
+  if (!existsSync(file)) return {};
+  const out = {};
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (m) out[m[1]] = m[2].replace(/^(["'])(.*)\1$/, "$2");
+  }
+  return out;
+}
+const devVars = { ...varsIn(join(root, ".env")), ...varsIn(join(root, ".dev.vars")) };
+const valueOf = (k) => vars[k] ?? devVars[k];
+const isSet = (k) => valueOf(k) !== undefined;
+
+// Authentication. Tokens are signed with AUTH_SIGNING_SECRET (made per data folder unless given; mint
+// CI tokens with AUTH_SIGNING_SECRET=$(cat $WHARF_DATA/auth-signing-secret) node scripts/token.mjs ...).
+// With no AUTH_CONFIG and no AUTH_ANONYMOUS_PUSH anywhere, the local default lets anyone push — the
+// deployed Worker's default refuses pushes — and says so loudly.
+if (!isSet("AUTH_SIGNING_SECRET")) vars.AUTH_SIGNING_SECRET = secretIn("auth-signing-secret");
+let authMode;
+if (!isSet("AUTH_CONFIG") && !isSet("AUTH_ANONYMOUS_PUSH")) {
+  vars.AUTH_ANONYMOUS_PUSH = "true";
+  authMode = "WARNING: no AUTH_CONFIG: ANYONE may push, pull and delete (local default, AUTH_ANONYMOUS_PUSH=true; set AUTH_CONFIG or AUTH_ANONYMOUS_PUSH=false to turn it off)";
+} else if (isSet("AUTH_CONFIG")) {
+  authMode = `authentication on: users and rules from AUTH_CONFIG${valueOf("AUTH_ANONYMOUS_PUSH") === "true" ? ", and AUTH_ANONYMOUS_PUSH=true lets ANYONE push" : ""}`;
+} else {
+  authMode = valueOf("AUTH_ANONYMOUS_PUSH") === "true" ? "WARNING: AUTH_ANONYMOUS_PUSH=true: ANYONE may push, pull and delete" : "no AUTH_CONFIG: anyone may pull, nobody may push (CI tokens signed with AUTH_SIGNING_SECRET may)";
+}
 
 function freePort() {
   return new Promise((res, rej) => {
@@ -66,6 +99,7 @@ const front = createServer({ noDelay: true }, (client) => {
 await new Promise((res, rej) => front.once("error", rej).listen(port, "127.0.0.1", res));
 
 console.log(`wharf: serving http://127.0.0.1:${port}/v2/ with state in ${data}`);
+console.log(`wharf: ${authMode}`);
 const child = spawn(join(root, "node_modules", ".bin", "wrangler"), args, {
   cwd: root,
   stdio: ["ignore", "inherit", "inherit"],

@@ -2,7 +2,10 @@
  * Deployment settings, read once per request from the Worker's environment (wrangler.toml [vars],
  * `.dev.vars`, `wrangler dev --var`, or wrangler secrets in production).
  */
-export interface Env {
+import type { AuthEnv } from "./auth/settings";
+
+/** Settings and bindings; the AUTH_* settings are described in src/auth/settings.ts (AuthEnv). */
+export interface Env extends AuthEnv {
   BUCKET: R2Bucket;
   UPLOADS: DurableObjectNamespace<import("./upload/session").UploadSession>;
   /** "false" streams blob bytes from the Worker instead of redirecting to a signed URL. */

@@ -7,9 +7,10 @@ import { Router } from "itty-router";
 import { type Env, readConfig } from "./config";
 import { errorResponse, RegistryError } from "./errors";
 import { parseName } from "./oci/grammar";
-import { authorize, identify } from "./http/access";
+import { authorize, identify, keepPrivate } from "./http/access";
 import { type Action, API_VERSION_HEADER, type Handler, type RequestContext } from "./http/context";
 import { ping } from "./http/handlers/base";
+import { issueToken, issueTokenOAuth } from "./http/handlers/token";
 import { deleteBlob, getBlob, getSignedBlob, headBlob } from "./http/handlers/blobs";
 import { listCatalog } from "./http/handlers/catalog";
 import { deleteManifest, getManifest, putManifest } from "./http/handlers/manifests";
@@ -23,7 +24,9 @@ import { UploadSessions } from "./upload/sessions";
 type Method = "GET" | "HEAD" | "POST" | "PATCH" | "PUT" | "DELETE";
 
 const ROUTES: [Method[], string, Action, Handler][] = [
-  [["GET", "HEAD"], "/v2/", "none", ping],
+  [["GET", "HEAD"], "/v2/", "login", ping],
+  [["GET"], "/v2/token", "none", issueToken],
+  [["POST"], "/v2/token", "none", issueTokenOAuth],
   [["GET"], "/v2/_catalog", "catalog", listCatalog],
   [["GET"], "/v2/:name+/tags/list", "pull", listTags],
   [["GET", "HEAD"], "/v2/:name+/manifests/:reference", "pull", getManifest],
@@ -92,8 +95,9 @@ async function run(request: Request & { params: Record<string, string> }, env: E
   const config = readConfig(env);
   const params = Object.fromEntries(Object.entries(request.params).map(([k, v]) => [k, decodeURIComponent(v)]));
   const name = params.name !== undefined ? parseName(params.name) : "";
-  const caller = await identify(request);
-  await authorize(caller, action, name);
+  // Routes that need nothing (token endpoint, signed blob URLs) never look at credentials.
+  const caller = action === "none" ? null : await identify(request, env);
+  if (caller) authorize(caller, action, name);
   const c: RequestContext = {
     request,
     url: new URL(request.url),
@@ -103,8 +107,9 @@ async function run(request: Request & { params: Record<string, string> }, env: E
     sessions: new UploadSessions(env.UPLOADS, config),
     name,
     params,
-    mayPull: (repo) => caller.may("pull", repo),
-    mayPullAll: () => caller.may("pull", "*"),
+    mayPull: async (repo) => caller?.may("pull", repo) ?? false,
+    mayPullAll: async () => caller?.mayEverywhere("pull") ?? false,
   };
-  return handler(c);
+  const res = await handler(c);
+  return caller ? keepPrivate(caller, action, name, res) : res;
 }

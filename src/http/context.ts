@@ -1,10 +1,14 @@
 /** What every handler receives: the request, settings, storage, and the route's parameters. */
+import type { RouteAction } from "../auth/caller";
 import type { Config, Env } from "../config";
 import type { RegistryStorage } from "../storage/registry";
 import type { UploadSessions } from "../upload/sessions";
 
-/** What a route needs from the caller: pull, push or delete on its repository, the catalog, or nothing. */
-export type Action = "pull" | "push" | "delete" | "catalog" | "none";
+/**
+ * What a route needs from the caller: pull, push or delete on its repository, the catalog, `login` (the
+ * API root: anonymous callers are challenged when credentials could grant more), or nothing at all.
+ */
+export type Action = RouteAction;
 
 export interface RequestContext {
   request: Request;

@@ -75,7 +75,7 @@ export function digestFromBytes(algorithm: DigestAlgorithm, hash: ArrayBuffer): 
 
 export async function digestOf(bytes: ArrayBuffer | Uint8Array, algorithm: DigestAlgorithm = "sha256"): Promise<Digest> {
   const name = algorithm === "sha256" ? "SHA-256" : "SHA-512";
-  return digestFromBytes(algorithm, await crypto.subtle.digest(name, bytes));
+  return digestFromBytes(algorithm, await crypto.subtle.digest(name, bytes as BufferSource));
 }
 
 export function toHex(buf: ArrayBuffer | Uint8Array): string {

@@ -114,7 +114,13 @@ export class PartWriter {
   /** Give the buffers' bytes back to the budget. Call once, after settle() (or when it threw). */
   release(): void {
     this.firstLease.release();
+    this.releaseSecond();
+  }
+
+  /** Give back only the second buffer's lease (the first stays with whoever passed it in). */
+  releaseSecond(): void {
     if (this.second && this.second !== "refused") this.second.release();
+    this.second = null;
     this.spare = null;
   }
 

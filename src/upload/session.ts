@@ -11,6 +11,11 @@
  * - Durable state (DO storage, key "state"): repository, R2 data key (fixed at creation), byte offset,
  *   the R2 multipart upload id and the parts written so far, and the length of the tail: the bytes after
  *   the last full part, kept as rows in DO storage (tail-store.ts). Offset = parts × partSize + tail.
+ * - Whole-blob PATCH (whole-object.ts): a PATCH with no Content-Range and a known Content-Length at
+ *   offset 0 (how skopeo, crane and docker-style clients push a layer) is streamed into the data key as
+ *   one R2 object with a single put, all or nothing; the state says so (`whole`). Should another chunk
+ *   follow, the object is read back and re-cut into parts first (`unwhole`), and the upload continues
+ *   below as any other; its digest state is unaffected.
  * - Chunks are re-cut into equal parts (part-writer.ts), in part buffers leased from the isolate-wide
  *   budget (buffer-budget.ts): the call waits for its first buffer before reading the body. When a
  *   request ends, normally or because the client went away mid-chunk, the part in flight is awaited
@@ -36,6 +41,7 @@
  *                waits about 15 s per GiB here; on R2 it costs size/64 MiB subrequests and the CPU
  *                time of hashing the whole blob in that one PUT.
  *   Either way the content index is written only after the digest matched (storage/blobs.ts commit).
+ * - A whole object that fails its digest is deleted; so is an uncommitted one on cancel or abandonment.
  * - After a successful or failed PUT, and on DELETE, the session ends: its storage is erased.
  * - Abandonment: every saving call sets touchedAt and pushes the alarm to touchedAt + TTL. The alarm
  *   runs in the same call queue (it never overlaps a chunk in progress), re-checks the deadline, and
@@ -48,10 +54,12 @@ import { RegistryError, type WireError } from "../errors";
 import { parseDigest } from "../oci/grammar";
 import { BlobStore } from "../storage/blobs";
 import { paths } from "../storage/paths";
-import { uploadBuffers } from "./buffer-budget";
+import { type Lease, uploadBuffers } from "./buffer-budget";
+import { byteChunks } from "./byte-chunks";
 import { Hasher, hashObject } from "./hasher";
 import { openMultipart, PartWriter, type PartLog } from "./part-writer";
 import { loadTail, saveTail } from "./tail-store";
+import { putWholeObject, WHOLE_OBJECT_MAX_BYTES } from "./whole-object";
 
 interface SessionState extends PartLog {
   repo: string;
@@ -60,6 +68,8 @@ interface SessionState extends PartLog {
   touchedAt?: number;
   offset: number;
   tailLength: number;
+  /** The data key holds all `offset` bytes as one finished, uncommitted R2 object (whole-blob PATCH). */
+  whole?: boolean;
 }
 
 export interface SessionStatus {
@@ -93,12 +103,20 @@ export class UploadSession extends DurableObject<Env> {
     return this.call(async () => ({ offset: (await this.load(repo)).offset }));
   }
 
-  /** Append a chunk. `start` is the Content-Range start when the client sent one. */
-  append(repo: string, body: ReadableStream<Uint8Array>, start: number | null): Promise<SessionResult<SessionStatus>> {
+  /**
+   * Append a chunk. `start` is the Content-Range start when the client sent one, `length` the
+   * Content-Length when known.
+   */
+  append(
+    repo: string,
+    body: ReadableStream<Uint8Array>,
+    start: number | null,
+    length: number | null = null,
+  ): Promise<SessionResult<SessionStatus>> {
     return this.call(async () => {
       try {
         const st = await this.load(repo);
-        await this.appendTo(st, body, start);
+        await this.appendTo(st, body, start, length);
         return { offset: st.offset };
       } finally {
         await drain(body);
@@ -112,12 +130,13 @@ export class UploadSession extends DurableObject<Env> {
     digest: string,
     body: ReadableStream<Uint8Array> | null,
     start: number | null,
+    length: number | null = null,
   ): Promise<SessionResult<CommittedBlob>> {
     return this.call(async () => {
       let st: SessionState;
       try {
         st = await this.load(repo);
-        if (body) await this.appendTo(st, body, start);
+        if (body) await this.appendTo(st, body, start, length);
         else if (start !== null && start !== st.offset) throw rangeError(st.offset);
       } finally {
         if (body) await drain(body);
@@ -163,14 +182,23 @@ export class UploadSession extends DurableObject<Env> {
 
   // --- steps -------------------------------------------------------------------------------------
 
-  private async appendTo(st: SessionState, body: ReadableStream<Uint8Array>, start: number | null): Promise<void> {
+  private async appendTo(
+    st: SessionState,
+    body: ReadableStream<Uint8Array>,
+    start: number | null,
+    length: number | null,
+  ): Promise<void> {
     if (start !== null && start !== st.offset) throw rangeError(st.offset); // the caller drains the body
     if (this.hasher && this.hasher.bytes !== st.offset) this.hasher = null;
     if (!this.hasher && st.offset === 0) this.hasher = new Hasher();
-    const oldTail = st.tailLength;
+    if (start === null && st.offset === 0 && length !== null && length > 0 && length <= WHOLE_OBJECT_MAX_BYTES) {
+      return this.appendWhole(st, body, length);
+    }
     const lease = await uploadBuffers.acquire(st.partSize);
     let writer: PartWriter | null = null;
     try {
+      if (st.whole) await this.unwhole(st, lease);
+      const oldTail = st.tailLength;
       const first = await loadTail(this.ctx.storage, oldTail, new Uint8Array(st.partSize));
       writer = new PartWriter(this.env.BUCKET, st, first, oldTail, uploadBuffers, lease);
       await this.receive(st, writer, body, oldTail);
@@ -182,14 +210,11 @@ export class UploadSession extends DurableObject<Env> {
 
   /** Stream `body` through the hasher into `writer`, then store the new tail and state. */
   private async receive(st: SessionState, writer: PartWriter, body: ReadableStream<Uint8Array>, oldTail: number): Promise<void> {
-    const reader = body.getReader();
     let received = 0;
     let streamError: unknown = null;
     let writing = true;
     try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
+      for await (const value of byteChunks(body)) {
         if (!writing) continue; // a part failed: read the rest so the client gets the answer (see header)
         if (this.hasher) await this.hasher.write(value);
         received += value.byteLength;
@@ -230,6 +255,45 @@ export class UploadSession extends DurableObject<Env> {
     }
   }
 
+  /** The whole blob in one PATCH: one R2 object, one put. On failure nothing is stored and the offset stays 0. */
+  private async appendWhole(st: SessionState, body: ReadableStream<Uint8Array>, length: number): Promise<void> {
+    try {
+      await putWholeObject(this.env.BUCKET, st.dataKey, body, length, this.hasher);
+    } catch {
+      this.hasher = null;
+      throw new RegistryError("BLOB_UPLOAD_INVALID", `chunk ended early or did not match its Content-Length; the upload continues from offset 0`, undefined, {
+        Range: rangeHeader(0),
+      });
+    }
+    st.offset = length;
+    st.whole = true;
+    await this.save(st);
+  }
+
+  /**
+   * Another chunk follows a whole-blob PATCH: re-cut the stored object into parts and a tail, with the
+   * part buffer the caller leased (`lease`).
+   */
+  private async unwhole(st: SessionState, lease: Lease): Promise<void> {
+    const obj = await this.env.BUCKET.get(st.dataKey);
+    if (!obj || obj.size !== st.offset) throw new Error(`upload object ${st.dataKey} missing or of the wrong size`);
+    const writer = new PartWriter(this.env.BUCKET, st, new Uint8Array(st.partSize), 0, uploadBuffers, lease);
+    try {
+      for await (const chunk of byteChunks(obj.body)) await writer.write(chunk);
+      const tail = await writer.settle();
+      st.tailLength = tail.length;
+      st.whole = false;
+      await this.ctx.storage.transaction(async (txn) => {
+        await saveTail(txn, tail, 0, false);
+        await this.save(st, txn);
+      });
+    } finally {
+      writer.releaseSecond(); // the first buffer's lease stays with the caller
+    }
+    // The bytes are now in parts and the tail; the finished upload will write this key again.
+    await this.env.BUCKET.delete(st.dataKey);
+  }
+
   private async commit(st: SessionState, digestString: string): Promise<CommittedBlob> {
     const digest = parseDigest(digestString);
     const tail = await loadTail(this.ctx.storage, st.tailLength);
@@ -248,12 +312,18 @@ export class UploadSession extends DurableObject<Env> {
         throw mismatch(digestString);
       }
     }
+    if (st.whole) {
+      // From here the object is the blob's: no later cleanup (an alarm, if erasing the session failed) may delete it.
+      st.whole = false;
+      await this.save(st);
+    }
     await new BlobStore(this.env.BUCKET).commit(st.repo, digest, st.dataKey, st.offset);
     return { digest: digestString, size: st.offset };
   }
 
   /** The last part (or, for a blob smaller than one part, the whole object). */
   private async writeObject(st: SessionState, tail: Uint8Array): Promise<void> {
+    if (st.whole) return; // already one finished object
     if (!st.uploadId) {
       await this.env.BUCKET.put(st.dataKey, tail);
       return;
@@ -265,6 +335,7 @@ export class UploadSession extends DurableObject<Env> {
 
   private async discard(st: SessionState): Promise<void> {
     if (st.uploadId) await this.env.BUCKET.resumeMultipartUpload(st.dataKey, st.uploadId).abort();
+    if (st.whole) await this.env.BUCKET.delete(st.dataKey);
   }
 
   // --- state -------------------------------------------------------------------------------------

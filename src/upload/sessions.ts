@@ -22,8 +22,14 @@ export class UploadSessions {
     return unwrap(await this.stub(id).status(repo));
   }
 
-  async append(id: string, repo: string, body: ReadableStream<Uint8Array>, start: number | null): Promise<SessionStatus> {
-    return unwrap(await this.stub(id).append(repo, body, start));
+  async append(
+    id: string,
+    repo: string,
+    body: ReadableStream<Uint8Array>,
+    start: number | null,
+    length: number | null,
+  ): Promise<SessionStatus> {
+    return unwrap(await this.stub(id).append(repo, body, start, length));
   }
 
   async finish(
@@ -32,8 +38,9 @@ export class UploadSessions {
     digest: string,
     body: ReadableStream<Uint8Array> | null,
     start: number | null,
+    length: number | null,
   ): Promise<CommittedBlob> {
-    return unwrap(await this.stub(id).finish(repo, digest, body, start));
+    return unwrap(await this.stub(id).finish(repo, digest, body, start, length));
   }
 
   async cancel(id: string, repo: string): Promise<void> {

@@ -90,8 +90,10 @@ describe("large chunked uploads over HTTP", () => {
     await patchThenDrop(loc, data.subarray(first, first + 14 * MiB), first, sent, 2000);
     const range = await sessionRange(loc);
     const offset = Number(range.split("-")[1]) + 1;
-    // workerd runs the session's call to its end after the client is gone: everything that arrived is kept.
-    expect(offset).toBe(first + sent);
+    // workerd runs the session's call to its end after the client is gone: what arrived is kept, less at
+    // most the unfinished 1 MiB read (byte-chunks.ts) — and more than the 5 MiB part boundary it crossed.
+    expect(offset).toBeGreaterThan(first + sent - MiB);
+    expect(offset).toBeLessThanOrEqual(first + sent);
     // A chunk from anywhere else is refused; from the reported offset it is taken.
     expect((await patch(loc, data.subarray(offset + 1, offset + 100), offset + 1)).status).toBe(416);
     await patchAll(loc, cut(data.subarray(offset), [5 * MiB + 3]), offset);

@@ -94,7 +94,7 @@ export const startUpload: Handler = async (c) => {
   const body = bodyOf(c, length);
   if (body) {
     checkChunkSize(c, length);
-    const st = await c.sessions.append(id, c.name, body, null);
+    const st = await c.sessions.append(id, c.name, body, null, length);
     return accepted(c, id, st.offset);
   }
   return accepted(c, id, status.offset);
@@ -123,7 +123,7 @@ export const patchUpload: Handler = async (c) => {
   checkChunkSize(c, length);
   const start = chunkStart(c, length);
   const body = bodyOf(c, length) ?? new Blob([]).stream();
-  const st = await c.sessions.append(c.params.session, c.name, body, start);
+  const st = await c.sessions.append(c.params.session, c.name, body, start, length);
   return accepted(c, c.params.session, st.offset);
 };
 
@@ -134,7 +134,7 @@ export const finishUpload: Handler = async (c) => {
   const length = bodyLength(c);
   checkChunkSize(c, length);
   const start = chunkStart(c, length);
-  const blob = await c.sessions.finish(c.params.session, c.name, d.toString(), bodyOf(c, length), start);
+  const blob = await c.sessions.finish(c.params.session, c.name, d.toString(), bodyOf(c, length), start, length);
   return created(c.name, blob.digest);
 };
 

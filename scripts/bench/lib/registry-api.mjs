@@ -1,0 +1,67 @@
+/**
+ * The few Distribution API calls the benchmark makes itself (seeding and listing), with fetch. Every call
+ * has a timeout and checks its status.
+ */
+import { createHash } from "node:crypto";
+import { OCI_MANIFEST } from "./load.mjs";
+
+const TIMEOUT_MS = 30_000;
+
+async function call(url, init, expect) {
+  const r = await fetch(url, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) });
+  const body = await r.text();
+  if (!expect.includes(r.status)) throw new Error(`${init.method ?? "GET"} ${url}: ${r.status} ${body.slice(0, 500)}`);
+  return { r, body };
+}
+
+export function sha256(bytes) {
+  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
+/** POST a session, PUT the bytes with ?digest= (the form both registries accept). */
+export async function uploadBlob(base, repo, bytes) {
+  const digest = sha256(bytes);
+  const { r } = await call(`${base}/v2/${repo}/blobs/uploads/`, { method: "POST" }, [202]);
+  const loc = new URL(r.headers.get("location"), base);
+  loc.searchParams.set("digest", digest);
+  await call(loc, { method: "PUT", body: bytes, headers: { "Content-Type": "application/octet-stream" } }, [201]);
+  return { digest, size: bytes.length };
+}
+
+export async function mountBlob(base, repo, digest, from) {
+  await call(`${base}/v2/${repo}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`, { method: "POST" }, [201]);
+}
+
+export async function putManifest(base, repo, ref, bytes) {
+  await call(`${base}/v2/${repo}/manifests/${ref}`, { method: "PUT", body: bytes, headers: { "Content-Type": OCI_MANIFEST } }, [201]);
+}
+
+/** A tiny image (config + one small layer) in `repo`; returns its manifest bytes and digests. */
+export async function seedTinyImage(base, repo) {
+  const config = await uploadBlob(base, repo, Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } })));
+  const layer = await uploadBlob(base, repo, Buffer.from("wharf benchmark layer\n"));
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", ...config },
+    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar", ...layer }],
+  }));
+  await putManifest(base, repo, "latest", manifest);
+  return { manifest, manifestDigest: sha256(manifest), config, layer };
+}
+
+/** GET a paginated list, following Link headers; returns the names, the pages and the seconds. */
+export async function walk(base, firstPath, key, maxPages = 100_000) {
+  const t0 = process.hrtime.bigint();
+  const names = [];
+  let path = firstPath;
+  let pages = 0;
+  while (path && pages < maxPages) {
+    const { r, body } = await call(new URL(path, base), {}, [200]);
+    names.push(...(JSON.parse(body)[key] ?? []));
+    pages++;
+    const link = r.headers.get("link");
+    path = link ? /<([^>]+)>/.exec(link)?.[1] : null;
+  }
+  return { names, pages, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
+}

@@ -1,0 +1,183 @@
+/**
+ * From raw samples to medians, ratios and the markdown report (tables + the targets of issue 5).
+ */
+import { execFileSync } from "node:child_process";
+import { cpus, release, totalmem } from "node:os";
+
+export function median(xs) {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return NaN;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+const pick = (samples, where) => samples.filter((s) => Object.entries(where).every(([k, v]) => s[k] === v));
+const med = (samples, where, field) => median(pick(samples, where).map((s) => s[field]));
+
+const fmtS = (s) => (!Number.isFinite(s) ? "–" : s < 0.1 ? `${(s * 1000).toFixed(1)} ms` : `${s.toFixed(2)} s`);
+const fmtX = (x) => (Number.isFinite(x) ? `${x.toFixed(2)}x` : "–");
+const fmtMBs = (bytes, s) => (Number.isFinite(s) ? `${(bytes / 1e6 / s).toFixed(0)} MB/s` : "–");
+const fmtMB = (b) => (Number.isFinite(b) && b > 0 ? `${(b / 2 ** 20).toFixed(0)} MiB` : "–");
+const fmtCpu = (s) => (Number.isFinite(s) ? `${s.toFixed(2)} s` : "–");
+const fmtN = (x) => (Number.isFinite(x) ? x.toFixed(0) : "–");
+const fmtMs = (x) => (Number.isFinite(x) ? `${x.toFixed(2)}` : "–");
+
+export function machine() {
+  const version = (cmd, args) => {
+    try {
+      return execFileSync(cmd, args, { encoding: "utf8", timeout: 10_000 }).trim().split("\n")[0];
+    } catch {
+      return "?";
+    }
+  };
+  return {
+    cpu: `${cpus().length} x ${cpus()[0]?.model ?? "?"}`,
+    memory: `${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
+    kernel: release(),
+    node: process.version,
+    wrangler: version("node_modules/.bin/wrangler", ["--version"]).replace(/^[^\d]*/, ""),
+    skopeo: version("skopeo", ["--version"]),
+    distribution: version("/usr/bin/docker-registry", ["--version"]),
+    wrk: version("wrk", ["--version"]),
+  };
+}
+
+/** Summary rows (medians) and the markdown report. */
+export function summarize({ samples, images, plan, machine: m, date }) {
+  const lines = [];
+  const summary = { transfer: [], load: [], scale: [], memory: [], targets: [] };
+  const P = (s) => lines.push(s);
+
+  P(`Medians of ${plan.rounds} round(s), Wharf and distribution alternating; ${date}; ${m.cpu}, ${m.memory}, Linux ${m.kernel}, Node ${m.node}, wrangler ${m.wrangler}, ${m.distribution}, ${m.skopeo}.`);
+  P("");
+  P("Push and pull (skopeo copy between an OCI layout on disk and the registry; fresh repository and empty blob-info cache each time). Floor: curl PUT/GET of the same blobs to a bare R2 Worker in the same `wrangler dev`.");
+  P("");
+  P("| image | op | distribution | Wharf | floor | Wharf / distribution | Wharf / floor |");
+  P("|---|---|---|---|---|---|---|");
+  const clients = [...new Set(samples.filter((s) => s.workload === "transfer" && s.server !== "floor").map((s) => s.client))];
+  for (const client of clients) {
+    for (const [key, img] of Object.entries(images)) {
+      for (const op of ["push", "pull"]) {
+        const d = med(samples, { workload: "transfer", case: key, client, server: "distribution", op }, "seconds");
+        const w = med(samples, { workload: "transfer", case: key, client, server: "wharf", op }, "seconds");
+        const f = med(samples, { workload: "transfer", case: key, client: "curl", server: "floor", op }, "seconds");
+        const label = `${client === "skopeo" ? "" : `${client}: `}${key} (${img.label}, ${(img.bytes / 1e6).toFixed(0)} MB)`;
+        P(`| ${label} | ${op} | ${fmtS(d)} (${fmtMBs(img.bytes, d)}) | ${fmtS(w)} (${fmtMBs(img.bytes, w)}) | ${fmtS(f)} (${fmtMBs(img.bytes, f)}) | ${fmtX(w / d)} | ${fmtX(w / f)} |`);
+        summary.transfer.push({ client, image: key, op, bytes: img.bytes, distribution: d, wharf: w, floor: f, wharfOverDistribution: w / d, wharfOverFloor: w / f });
+      }
+    }
+  }
+  const cpuRows = [];
+  for (const client of clients) {
+    for (const [key, img] of Object.entries(images)) {
+      for (const op of ["push", "pull"]) {
+        const cpu = (server, c) => median(pick(samples, { workload: "transfer", case: key, client: c, server, op }).map((s) => Object.values(s.cpu ?? {}).reduce((a, b) => a + b, 0)));
+        const d = cpu("distribution", client);
+        const w = cpu("wharf", client);
+        const f = cpu("floor", "curl");
+        cpuRows.push(`| ${client === "skopeo" ? "" : `${client}: `}${key} | ${op} | ${fmtCpu(d)} | ${fmtCpu(w)} | ${fmtCpu(f)} | ${fmtX(w / d)} | ${fmtX(w / f)} |`);
+        const row = summary.transfer.find((t) => t.client === client && t.image === key && t.op === op);
+        Object.assign(row, { cpuDistribution: d, cpuWharf: w, cpuFloor: f });
+      }
+    }
+  }
+  if (clients.length && !clients.includes("wharf-cli")) P("| wharf CLI | | not measured: the CLI (bin/wharf.mjs, branch `client`) was not on main when this ran | | | | |");
+  P("");
+
+  if (cpuRows.length) {
+    P("CPU seconds (user + system) the server's processes used during the same operations: less sensitive than wall time to other load on a shared machine. Wharf counts our node front, wrangler's node processes and both workerd processes; the floor its wrangler and workerd.");
+    P("");
+    P("| image | op | distribution | Wharf | floor | Wharf / distribution | Wharf / floor |");
+    P("|---|---|---|---|---|---|---|");
+    for (const r of cpuRows) P(r);
+    P("");
+  }
+
+  const big = Object.keys(images).find((k) => k === "big");
+  if (big) {
+    const peak = (server, op, group) => median(pick(samples, { workload: "transfer", case: big, client: server === "floor" ? "curl" : "skopeo", server, op }).map((s) => (group ? s.memory?.[group] : Object.values(s.memory ?? {}).reduce((a, b) => a + b, 0))));
+    const wharfSum = median(pick(samples, { workload: "transfer", case: big, client: "skopeo", server: "wharf", op: "push" }).map((s) => (s.memory?.front ?? 0) + (s.memory?.workerd ?? 0)));
+    const rows = {
+      "distribution (docker-registry)": peak("distribution", "push", "registry"),
+      "Wharf: node front + workerd processes": wharfSum,
+      "  of which workerd (2 processes)": peak("wharf", "push", "workerd"),
+      "  of which our node TCP front": peak("wharf", "push", "front"),
+      "  (not counted: wrangler's own node processes)": peak("wharf", "push", "wrangler"),
+      "floor: workerd processes during the same put": peak("floor", "push", "workerd"),
+    };
+    P(`Peak resident memory during the push of the ${images[big].label} image (sampled from /proc every 100 ms, sum over each group's processes):`);
+    P("");
+    P("| process | peak RSS |");
+    P("|---|---|");
+    for (const [k, v] of Object.entries(rows)) {
+      P(`| ${k} | ${fmtMB(v)} |`);
+      summary.memory.push({ process: k.trim(), peakBytes: v });
+    }
+    P("");
+  }
+
+  if (samples.some((s) => s.workload === "load")) {
+    P(`Request rate (${plan.loadSeconds} s per run; GET with wrk, 2 threads; HEAD with our own generator, as wrk 4.1 cannot do HEAD; requests/s, latency p50 / p99 in ms):`);
+    P("");
+    P("| request | connections | distribution req/s | Wharf req/s | floor req/s | Wharf / distribution | Wharf / floor | distribution p50 / p99 | Wharf p50 / p99 |");
+    P("|---|---|---|---|---|---|---|---|---|");
+    for (const c of ["manifest GET by tag", "manifest GET by digest", "blob HEAD"]) {
+      for (const conns of plan.connections) {
+        const q = (server, f) => med(samples, { workload: "load", case: c, connections: conns, server }, f);
+        const d = q("distribution", "rps");
+        const w = q("wharf", "rps");
+        const f = med(samples, { workload: "load", case: "floor: GET of a small R2 object", connections: conns, server: "floor" }, "rps");
+        P(`| ${c} | ${conns} | ${fmtN(d)} | ${fmtN(w)} | ${fmtN(f)} | ${fmtX(w / d)} | ${fmtX(w / f)} | ${fmtMs(q("distribution", "p50ms"))} / ${fmtMs(q("distribution", "p99ms"))} | ${fmtMs(q("wharf", "p50ms"))} / ${fmtMs(q("wharf", "p99ms"))} |`);
+        summary.load.push({ request: c, connections: conns, distribution: d, wharf: w, floor: f, wharfOverDistribution: w / d, wharfOverFloor: w / f, distributionP50: q("distribution", "p50ms"), distributionP99: q("distribution", "p99ms"), wharfP50: q("wharf", "p50ms"), wharfP99: q("wharf", "p99ms") });
+      }
+    }
+    P("");
+    P("floor: the bare Worker answering GET of a small object with one R2 get, under the same `wrangler dev`: the most this runtime serves for a request that reads R2 once.");
+    P("");
+  }
+
+  if (samples.some((s) => s.workload === "scale")) {
+    P(`Scale (${plan.tags} tags in one repository, ${plan.repos} repositories; seeding with ${16} concurrent requests):`);
+    P("");
+    P("| operation | distribution | Wharf | Wharf / distribution |");
+    P("|---|---|---|---|");
+    const cases = [...new Set(samples.filter((s) => s.workload === "scale").map((s) => s.case))];
+    for (const c of cases) {
+      const d = med(samples, { workload: "scale", case: c, server: "distribution" }, "seconds");
+      const w = med(samples, { workload: "scale", case: c, server: "wharf" }, "seconds");
+      const extra = (server) => {
+        const s = pick(samples, { workload: "scale", case: c, server })[0];
+        if (s?.rps) return ` (${s.rps.toFixed(0)}/s)`;
+        if (s?.returned) return ` (${s.returned} returned)`;
+        if (s?.pages) return ` (${s.pages} pages)`;
+        return "";
+      };
+      P(`| ${c} | ${fmtS(d)}${extra("distribution")} | ${fmtS(w)}${extra("wharf")} | ${fmtX(w / d)} |`);
+      summary.scale.push({ operation: c, distribution: d, wharf: w, wharfOverDistribution: w / d });
+    }
+    P("");
+  }
+
+  // The targets of issue 5.
+  const targets = [];
+  for (const t of summary.transfer.filter((t) => t.client === "skopeo")) {
+    if (t.op === "pull") targets.push({ target: `pull ${t.image} ≤ 1.5x distribution`, value: t.wharfOverDistribution, limit: 1.5, above: false });
+    if (t.op === "push") targets.push({ target: `push ${t.image} ≤ 1.25x floor`, value: t.wharfOverFloor, limit: 1.25, above: false });
+  }
+  for (const l of summary.load.filter((l) => l.request.startsWith("manifest"))) {
+    targets.push({ target: `${l.request}, ${l.connections} conn ≥ 0.5x distribution`, value: l.wharfOverDistribution, limit: 0.5, above: true });
+  }
+  if (targets.length) {
+    P("Targets (issue 5):");
+    P("");
+    P("| target | ratio | met |");
+    P("|---|---|---|");
+    for (const t of targets) {
+      const ok = Number.isFinite(t.value) && (t.above ? t.value >= t.limit : t.value <= t.limit);
+      P(`| ${t.target} | ${fmtX(t.value)} | ${ok ? "yes" : "no"} |`);
+      summary.targets.push({ ...t, met: ok });
+    }
+    P("");
+  }
+  return { markdown: lines.join("\n"), summary };
+}

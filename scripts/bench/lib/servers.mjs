@@ -1,0 +1,114 @@
+/**
+ * The three servers of the benchmark, each fresh, on a free loopback port, with state in its own temporary
+ * folder: Wharf (scripts/start.mjs, i.e. `npm start`: our TCP front + `wrangler dev`), CNCF distribution
+ * 2.8 (/usr/bin/docker-registry, filesystem storage), and the floor Worker (bench/floor: a bare R2 put/get
+ * under the same `wrangler dev`).
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { cleanupLater, freePort, removeDir, startGroup } from "./procs.mjs";
+
+const WRANGLER_ENV = { WRANGLER_SEND_METRICS: "false", WHARF_LOG_LEVEL: "warn" };
+
+async function waitReady(url, server, name, timeoutMs = 90_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (server.exited()) throw new Error(`${name} exited early:\n${server.log()}`);
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      await r.arrayBuffer();
+      if (r.status < 500) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${name} not ready after ${timeoutMs / 1000} s:\n${server.log()}`);
+}
+
+function serverHandle(name, kind, port, server, dir) {
+  return {
+    name,
+    kind,
+    port,
+    host: `127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${port}`,
+    pid: server.pid,
+    log: server.log,
+    async stop() {
+      await server.stop();
+      removeDir(dir);
+    },
+  };
+}
+
+/** Wharf as `npm start` runs it. Wrangler's request log is off (warn level), as distribution's access log is. */
+export async function startWharf(root, env = {}) {
+  const dir = cleanupLater(mkdtempSync(join(tmpdir(), "wharf-bench-wharf-")));
+  const port = await freePort();
+  const server = startGroup(process.execPath, [join(root, "scripts", "start.mjs")], {
+    cwd: root,
+    env: { ...process.env, ...WRANGLER_ENV, ...env, PORT: String(port), WHARF_DATA: dir },
+  });
+  const h = serverHandle("wharf", "wharf", port, server, dir);
+  await waitReady(`${h.url}/v2/`, server, "wharf");
+  return h;
+}
+
+/** CNCF distribution 2.8 with filesystem storage, deletes enabled, access log off. */
+export async function startDistribution() {
+  const dir = cleanupLater(mkdtempSync(join(tmpdir(), "wharf-bench-distribution-")));
+  const port = await freePort();
+  mkdirSync(join(dir, "data"));
+  const config = join(dir, "config.yml");
+  writeFileSync(
+    config,
+    [
+      "version: 0.1",
+      "log:",
+      "  level: error",
+      "  accesslog:",
+      "    disabled: true",
+      "storage:",
+      "  filesystem:",
+      `    rootdirectory: ${join(dir, "data")}`,
+      "  delete:",
+      "    enabled: true",
+      "  cache:",
+      "    blobdescriptor: inmemory",
+      "http:",
+      `  addr: 127.0.0.1:${port}`,
+      "",
+    ].join("\n"),
+  );
+  const server = startGroup("/usr/bin/docker-registry", ["serve", config], { cwd: dir });
+  const h = serverHandle("distribution", "distribution", port, server, dir);
+  await waitReady(`${h.url}/v2/`, server, "distribution");
+  return h;
+}
+
+/** The floor: bench/floor's 10-line Worker (PUT /x → R2 put, GET /x → R2 get) under `wrangler dev`. */
+export async function startFloor(root) {
+  const dir = cleanupLater(mkdtempSync(join(tmpdir(), "wharf-bench-floor-")));
+  const port = await freePort();
+  const inspector = await freePort();
+  const floorDir = join(root, "bench", "floor");
+  const server = startGroup(
+    join(root, "node_modules", ".bin", "wrangler"),
+    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", dir, "--inspector-port", String(inspector),
+      "--show-interactive-dev-session=false", "--log-level", "warn", "--config", join(floorDir, "wrangler.toml")],
+    { cwd: floorDir, env: { ...process.env, ...WRANGLER_ENV } },
+  );
+  const h = serverHandle("floor", "floor", port, server, dir);
+  await waitReady(`${h.url}/ping`, server, "floor");
+  return h;
+}
+
+/** Which group a process of a server's tree counts in for memory (see procs.sampleRss). */
+export function memoryGroup(server) {
+  return (p) => {
+    if (p.pid === server.pid) return { wharf: "front", distribution: "registry", floor: "wrangler" }[server.kind];
+    if (p.comm.startsWith("workerd")) return "workerd";
+    if (p.comm === "node" || p.comm.startsWith("MainThread")) return "wrangler";
+    return null; // esbuild and the like
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * The benchmark's workloads. Each takes the servers and the plan, runs every measurement against both
+ * registries in alternating order (round r starts with Wharf when r is even, with distribution when odd),
+ * and returns raw samples: { workload, case, server, round, ...figures }.
+ */
+import { measure, OCI_MANIFEST } from "./load.mjs";
+import { sampleRss } from "./procs.mjs";
+import { mountBlob, putManifest, seedTinyImage, walk } from "./registry-api.mjs";
+import { memoryGroup } from "./servers.mjs";
+import { floorGet, floorPut, pool, skopeoPull, skopeoPush } from "./transfer.mjs";
+
+const ordered = (registries, round) => (round % 2 === 0 ? registries : [...registries].reverse());
+const log = (...a) => console.error("bench:", ...a);
+const cpuText = (cpu) => Object.entries(cpu).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ");
+
+/** Wall seconds of `fn`, with the peak RSS (bytes) and CPU seconds of the server's processes meanwhile. */
+async function withMemory(server, fn) {
+  const sampler = sampleRss([server.pid], memoryGroup(server));
+  try {
+    const seconds = await fn();
+    const { peakBytes, cpuSeconds } = sampler.stop();
+    return { seconds, memory: peakBytes, cpu: cpuSeconds };
+  } catch (e) {
+    sampler.stop();
+    throw e;
+  }
+}
+
+/**
+ * Workloads 1, 2 and 5: push then pull each image to a fresh repository, with skopeo (and later the wharf
+ * CLI); the floor puts and gets the same blobs; memory is sampled during the pushes of the big image.
+ */
+export async function transferWorkload({ registries, floor, images, rounds, clients }) {
+  const samples = [];
+  for (let round = 0; round < rounds; round++) {
+    for (const [key, image] of Object.entries(images)) {
+      const timeoutMs = Math.max(120_000, (image.bytes / 1e6) * 1000); // at least 1 MB/s, or it's broken
+      for (const client of clients) {
+        for (const server of ordered(registries, round)) {
+          const repo = `bench/${client.name}-${key}-r${round}`;
+          const push = await withMemory(server, () => client.push(image, server, repo, timeoutMs));
+          const pull = await withMemory(server, () => client.pull(image, server, repo, timeoutMs));
+          samples.push({ workload: "transfer", case: key, client: client.name, server: server.name, round, op: "push", seconds: push.seconds, bytes: image.bytes, memory: push.memory, cpu: push.cpu });
+          samples.push({ workload: "transfer", case: key, client: client.name, server: server.name, round, op: "pull", seconds: pull.seconds, bytes: image.bytes, memory: pull.memory, cpu: pull.cpu });
+          log(`${client.name} ${key} r${round} ${server.name}: push ${push.seconds.toFixed(2)} s (cpu ${cpuText(push.cpu)}), pull ${pull.seconds.toFixed(2)} s (cpu ${cpuText(pull.cpu)})`);
+        }
+      }
+      const put = await withMemory(floor, () => floorPut(image, floor, `${key}-r${round}`, timeoutMs));
+      const get = await withMemory(floor, () => floorGet(image, floor, `${key}-r${round}`, timeoutMs));
+      samples.push({ workload: "transfer", case: key, client: "curl", server: "floor", round, op: "push", seconds: put.seconds, bytes: image.bytes, memory: put.memory, cpu: put.cpu });
+      samples.push({ workload: "transfer", case: key, client: "curl", server: "floor", round, op: "pull", seconds: get.seconds, bytes: image.bytes, memory: get.memory, cpu: get.cpu });
+      log(`floor ${key} r${round}: put ${put.seconds.toFixed(2)} s (cpu ${cpuText(put.cpu)}), get ${get.seconds.toFixed(2)} s (cpu ${cpuText(get.cpu)})`);
+    }
+  }
+  return samples;
+}
+
+export const SKOPEO = { name: "skopeo", push: skopeoPush, pull: skopeoPull };
+
+/**
+ * Workload 3: manifest GET by tag and by digest, blob HEAD, at each connection count; and, as the
+ * runtime's floor for a request that reads one small R2 object, a GET of a 400-byte object from the
+ * floor Worker.
+ */
+export async function loadWorkload({ registries, floor, rounds, connections, seconds }) {
+  const repo = "bench/load";
+  const seeded = new Map();
+  for (const s of registries) seeded.set(s.name, await seedTinyImage(s.url, repo));
+  const tiny = await fetch(`${floor.url}/load/tiny`, { method: "PUT", body: seeded.get(registries[0].name).manifest, signal: AbortSignal.timeout(30_000) });
+  if (!tiny.ok) throw new Error(`floor PUT: ${tiny.status}`);
+  const cases = (img) => [
+    { case: "manifest GET by tag", path: `/v2/${repo}/manifests/latest`, method: "GET", headers: { Accept: OCI_MANIFEST } },
+    { case: "manifest GET by digest", path: `/v2/${repo}/manifests/${img.manifestDigest}`, method: "GET", headers: { Accept: OCI_MANIFEST } },
+    { case: "blob HEAD", path: `/v2/${repo}/blobs/${img.layer.digest}`, method: "HEAD", headers: {} },
+  ];
+  const samples = [];
+  for (let round = 0; round < rounds; round++) {
+    for (const c of connections) {
+      for (const server of ordered(registries, round)) {
+        for (const k of cases(seeded.get(server.name))) {
+          const r = await measure(server.url + k.path, { connections: c, seconds, method: k.method, headers: k.headers });
+          samples.push({ workload: "load", case: k.case, connections: c, server: server.name, round, ...r });
+          log(`${k.case} c=${c} r${round} ${server.name}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50ms.toFixed(2)} ms, p99 ${r.p99ms.toFixed(2)} ms`);
+        }
+      }
+      const f = await measure(`${floor.url}/load/tiny`, { connections: c, seconds });
+      samples.push({ workload: "load", case: "floor: GET of a small R2 object", connections: c, server: "floor", round, ...f });
+      log(`floor small GET c=${c} r${round}: ${f.rps.toFixed(0)} req/s, p50 ${f.p50ms.toFixed(2)} ms, p99 ${f.p99ms.toFixed(2)} ms`);
+    }
+  }
+  return samples;
+}
+
+/**
+ * Workload 4: a repository with `tags` tags and `repos` repositories, seeded with concurrent manifest PUTs
+ * (and blob mounts); then the first page of tags, the full tag walk and the full catalog walk.
+ */
+export async function scaleWorkload({ registries, rounds, tags, repos, seedConcurrency = 16, walkPage = 1000, seedBudgetMs = 900_000 }) {
+  const samples = [];
+  const tagRepo = "bench/tags";
+  for (const server of registries) {
+    const deadline = Date.now() + seedBudgetMs;
+    const check = () => { if (Date.now() > deadline) throw new Error(`seeding ${server.name} took longer than ${seedBudgetMs / 1000} s`); };
+    const img = await seedTinyImage(server.url, tagRepo);
+    let t0 = process.hrtime.bigint();
+    const tagNames = Array.from({ length: tags }, (_, i) => `t${String(i).padStart(5, "0")}`);
+    await pool(tagNames, seedConcurrency, async (t) => { check(); await putManifest(server.url, tagRepo, t, img.manifest); });
+    const tagSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    t0 = process.hrtime.bigint();
+    const repoNames = Array.from({ length: repos }, (_, i) => `bench/cat/r${String(i).padStart(4, "0")}`);
+    await pool(repoNames, seedConcurrency, async (r) => {
+      check();
+      await mountBlob(server.url, r, img.config.digest, tagRepo);
+      await mountBlob(server.url, r, img.layer.digest, tagRepo);
+      await putManifest(server.url, r, "latest", img.manifest);
+    });
+    const repoSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    samples.push({ workload: "scale", case: "seed tags (manifest PUT)", server: server.name, round: 0, seconds: tagSeconds, rps: tags / tagSeconds });
+    samples.push({ workload: "scale", case: "seed repositories (2 mounts + manifest PUT)", server: server.name, round: 0, seconds: repoSeconds, rps: repos / repoSeconds });
+    log(`seeded ${server.name}: ${tags} tags in ${tagSeconds.toFixed(1)} s, ${repos} repositories in ${repoSeconds.toFixed(1)} s`);
+  }
+  for (let round = 0; round < rounds; round++) {
+    for (const server of ordered(registries, round)) {
+      const first = await walk(server.url, `/v2/${tagRepo}/tags/list?n=100`, "tags", 1);
+      if (first.names.length < 100) throw new Error(`${server.name}: first tag page has ${first.names.length} tags`);
+      const all = await walk(server.url, `/v2/${tagRepo}/tags/list?n=${walkPage}`, "tags");
+      const want = tags + 1; // + "latest"
+      if (new Set(all.names).size !== want) throw new Error(`${server.name}: tag walk found ${new Set(all.names).size} tags, expected ${want}`);
+      const cat = await walk(server.url, `/v2/_catalog?n=${walkPage}`, "repositories");
+      const found = cat.names.filter((n) => n.startsWith("bench/cat/")).length;
+      if (found !== repos) throw new Error(`${server.name}: catalog walk found ${found} of ${repos} repositories`);
+      samples.push({ workload: "scale", case: "tags list, first page (n=100)", server: server.name, round, seconds: first.seconds, pages: first.pages, returned: first.names.length });
+      samples.push({ workload: "scale", case: `tags list, full walk (n=${walkPage})`, server: server.name, round, seconds: all.seconds, pages: all.pages });
+      samples.push({ workload: "scale", case: `catalog, full walk (n=${walkPage})`, server: server.name, round, seconds: cat.seconds, pages: cat.pages });
+      log(`scale r${round} ${server.name}: first page ${(first.seconds * 1000).toFixed(1)} ms (${first.names.length} tags), tag walk ${all.seconds.toFixed(2)} s in ${all.pages} pages, catalog ${cat.seconds.toFixed(2)} s in ${cat.pages} pages`);
+    }
+  }
+  return samples;
+}
