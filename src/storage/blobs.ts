@@ -77,21 +77,30 @@ export class BlobStore {
 
   /** Step 2 and 3 for verified bytes in `dataKey`. */
   async commit(name: string, digest: Digest, dataKey: string, size: number): Promise<BlobInfo> {
-    const created = await this.bucket.put(paths.blobIndex(digest), digest.toString(), {
-      customMetadata: { data: dataKey, size: String(size) },
-      onlyIf: { etagDoesNotMatch: "*" },
-    });
-    let info: BlobInfo = { digest, size, dataKey };
-    if (!created) {
-      // The content was already stored: keep the existing copy, drop ours.
-      const existing = await this.stat(digest);
-      if (existing && existing.dataKey !== dataKey) {
-        await this.bucket.delete(dataKey);
-        info = existing;
-      }
-    }
+    const info = await this.index(digest, dataKey, size);
     await this.link(name, digest);
     return info;
+  }
+
+  /**
+   * Create the content index entry if absent. When another upload of the same content won, keep its copy
+   * and delete ours. Should the winner's entry vanish between the two steps (a delete racing us), try again,
+   * so a link is never written for a digest without an index entry.
+   */
+  private async index(digest: Digest, dataKey: string, size: number): Promise<BlobInfo> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const created = await this.bucket.put(paths.blobIndex(digest), digest.toString(), {
+        customMetadata: { data: dataKey, size: String(size) },
+        onlyIf: { etagDoesNotMatch: "*" },
+      });
+      if (created) return { digest, size, dataKey };
+      const existing = await this.stat(digest);
+      if (existing) {
+        if (existing.dataKey !== dataKey) await this.bucket.delete(dataKey);
+        return existing;
+      }
+    }
+    throw new Error(`content index for ${digest} keeps changing under us`);
   }
 
   async link(name: string, digest: Digest): Promise<void> {
