@@ -46,7 +46,10 @@ const ROUTES: [Method[], string, Action, Handler][] = [
 
 export function buildRouter() {
   const router = Router<Request, [Env, ExecutionContext]>({
-    catch: (err: unknown, request: Request) => errorResponse(err, request.method),
+    catch: async (err: unknown, request: Request) => {
+      await discardUnreadBody(request);
+      return errorResponse(err, request.method);
+    },
     finally: [(res: Response | undefined, request: Request) => withVersionHeader(res ?? unrouted(request))],
   });
   for (const [methods, path, action, handler] of ROUTES) {
@@ -69,6 +72,17 @@ export function buildRouter() {
   }
 
   return router;
+}
+
+/**
+ * An error answered before the request body was read (413 over MAX_CHUNK_BYTES, a bad Content-Range):
+ * read the body to its end first. workerd resets a connection closed with unread data, and the client
+ * then loses the answer, so a client pushing a too-large chunk would never see the 413 telling it to
+ * push in chunks.
+ */
+async function discardUnreadBody(request: Request): Promise<void> {
+  if (!request.body || request.bodyUsed || request.body.locked) return;
+  await request.body.pipeTo(new WritableStream()).catch(() => undefined);
 }
 
 function withVersionHeader(res: Response): Response {

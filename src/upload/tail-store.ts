@@ -4,14 +4,16 @@
  */
 export const TAIL_ROW_BYTES = 1024 * 1024;
 
+const ROWS_PER_BATCH = 4;
+
 const rowKey = (i: number) => `tail:${String(i).padStart(6, "0")}`;
 const rowCount = (length: number) => Math.ceil(length / TAIL_ROW_BYTES);
 
-export async function loadTail(storage: DurableObjectStorage, length: number): Promise<Uint8Array> {
-  const out = new Uint8Array(length);
+/** Read the stored tail of `length` bytes into the start of `out` (a new array of that length by default). */
+export async function loadTail(storage: DurableObjectStorage, length: number, out = new Uint8Array(length)): Promise<Uint8Array> {
   const n = rowCount(length);
-  for (let first = 0; first < n; first += 128) {
-    const keys = Array.from({ length: Math.min(128, n - first) }, (_, k) => rowKey(first + k));
+  for (let first = 0; first < n; first += ROWS_PER_BATCH) {
+    const keys = Array.from({ length: Math.min(ROWS_PER_BATCH, n - first) }, (_, k) => rowKey(first + k));
     const rows = await storage.get<Uint8Array>(keys);
     for (let k = 0; k < keys.length; k++) {
       const row = rows.get(keys[k]);
@@ -27,20 +29,21 @@ export async function loadTail(storage: DurableObjectStorage, length: number): P
  * (`extendsOld`: no part was cut since), rows wholly before the old end are unchanged and not rewritten.
  */
 export async function saveTail(
-  storage: DurableObjectStorage,
+  storage: DurableObjectStorage | DurableObjectTransaction,
   tail: Uint8Array,
   oldLength: number,
   extendsOld: boolean,
 ): Promise<void> {
   const n = rowCount(tail.length);
   const firstChanged = extendsOld ? Math.floor(oldLength / TAIL_ROW_BYTES) : 0;
-  const entries: Record<string, Uint8Array> = {};
-  for (let i = firstChanged; i < n; i++) {
-    entries[rowKey(i)] = tail.slice(i * TAIL_ROW_BYTES, Math.min(tail.length, (i + 1) * TAIL_ROW_BYTES));
-  }
-  const keys = Object.keys(entries);
-  for (let i = 0; i < keys.length; i += 128) {
-    await storage.put(Object.fromEntries(keys.slice(i, i + 128).map((k) => [k, entries[k]])));
+  // Rows are copies (a stored view would serialize its whole buffer), made a few at a time so a tail of
+  // a whole part is never held twice.
+  for (let i = firstChanged; i < n; i += ROWS_PER_BATCH) {
+    const entries: Record<string, Uint8Array> = {};
+    for (let r = i; r < Math.min(n, i + ROWS_PER_BATCH); r++) {
+      entries[rowKey(r)] = tail.slice(r * TAIL_ROW_BYTES, Math.min(tail.length, (r + 1) * TAIL_ROW_BYTES));
+    }
+    await storage.put(entries);
   }
   const stale = Array.from({ length: Math.max(0, rowCount(oldLength) - n) }, (_, k) => rowKey(n + k));
   for (let i = 0; i < stale.length; i += 128) await storage.delete(stale.slice(i, i + 128));

@@ -4,6 +4,7 @@ import { RegistryError } from "../../errors";
 import { type Digest, digestOf, parseReference } from "../../oci/grammar";
 import { parseManifest } from "../../oci/manifest";
 import { baseMediaType } from "../../oci/media-types";
+import { readBodyLimited } from "../body";
 import type { Handler, RequestContext } from "../context";
 
 async function resolve(c: RequestContext): Promise<Digest> {
@@ -37,7 +38,7 @@ export const getManifest: Handler = async (c) => {
 
 export const putManifest: Handler = async (c) => {
   const ref = parseReference(c.params.reference);
-  const bytes = await readLimited(c.request, MAX_MANIFEST_BYTES);
+  const bytes = await readBodyLimited(c.request, MAX_MANIFEST_BYTES, () => tooLarge(MAX_MANIFEST_BYTES));
   const digest = await digestOf(bytes, ref.digest?.algorithm ?? "sha256");
   if (ref.digest && ref.digest.toString() !== digest.toString()) {
     throw new RegistryError("DIGEST_INVALID", `manifest digest is ${digest}, not ${ref.digest}`);
@@ -78,33 +79,6 @@ async function requireReferences(c: RequestContext, blobs: Digest[], manifests: 
       digests: missing,
     });
   }
-}
-
-/** Read a request body of at most `max` bytes; larger gets 413 without reading further. */
-async function readLimited(request: Request, max: number): Promise<Uint8Array> {
-  const declared = request.headers.get("Content-Length");
-  if (declared !== null && Number(declared) > max) throw tooLarge(max);
-  if (!request.body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > max) {
-      await reader.cancel();
-      throw tooLarge(max);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let pos = 0;
-  for (const ch of chunks) {
-    out.set(ch, pos);
-    pos += ch.byteLength;
-  }
-  return out;
 }
 
 function tooLarge(max: number): RegistryError {

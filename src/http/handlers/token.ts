@@ -17,6 +17,7 @@ import { grantRequested, parseScopes } from "../../auth/grants";
 import { type AuthSettings, readAuthSettings } from "../../auth/settings";
 import { issueAccessToken } from "../../auth/tokens";
 import { RegistryError } from "../../errors";
+import { readBodyLimited } from "../body";
 import type { Handler, RequestContext } from "../context";
 
 const MAX_FORM_BYTES = 64 * 1024;
@@ -47,32 +48,8 @@ async function readForm(request: Request): Promise<URLSearchParams> {
   if (!type.startsWith("application/x-www-form-urlencoded")) {
     throw new RegistryError("UNSUPPORTED", "POST /v2/token takes an application/x-www-form-urlencoded body");
   }
-  return new URLSearchParams(await readSmallBody(request));
-}
-
-/** The body as text, refusing (without buffering it) a body past MAX_FORM_BYTES even when its length is not declared. */
-async function readSmallBody(request: Request): Promise<string> {
-  if (!request.body) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_FORM_BYTES) {
-      await reader.cancel();
-      throw new RegistryError("SIZE_INVALID", `token request body over ${MAX_FORM_BYTES} bytes`);
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const ch of chunks) {
-    all.set(ch, at);
-    at += ch.byteLength;
-  }
-  return new TextDecoder().decode(all);
+  const tooLarge = () => new RegistryError("SIZE_INVALID", `token request body over ${MAX_FORM_BYTES} bytes`);
+  return new URLSearchParams(new TextDecoder().decode(await readBodyLimited(request, MAX_FORM_BYTES, tooLarge)));
 }
 
 async function answer(c: RequestContext, settings: AuthSettings, principal: Principal, scopes: string[]): Promise<Response> {

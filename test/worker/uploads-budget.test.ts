@@ -1,0 +1,77 @@
+/**
+ * The isolate-wide budget of part buffers (src/upload/buffer-budget.ts): its own rules, and sessions
+ * that wait for a first buffer or write with a single one when the budget is short.
+ */
+import { describe, expect, it } from "vitest";
+import { ByteBudget, uploadBuffers } from "../../src/upload/buffer-budget";
+import { openSession, sha256 } from "./helpers";
+import { cut, finish, noise, PART, patch, patchAll, storedDigest } from "./uploads-helpers";
+
+describe("ByteBudget", () => {
+  it("hands out bytes up to its limit, and never starves a lone taker", async () => {
+    const b = new ByteBudget(10, 5);
+    const six = await b.acquire(6);
+    expect(b.tryAcquire(6)).toBeNull();
+    let got = false;
+    const waiter = b.acquire(6).then((l) => ((got = true), l));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(got).toBe(false);
+    six.release();
+    const again = await waiter;
+    expect(b.inUse).toBe(6);
+    const four = b.tryAcquire(4);
+    expect(four).not.toBeNull();
+    again.release();
+    four!.release();
+    expect(b.inUse).toBe(0);
+    const big = await b.acquire(50); // larger than the limit: allowed when nothing else is held
+    expect(b.inUse).toBe(50);
+    big.release();
+  });
+
+  it("a lease its holder stopped renewing expires", async () => {
+    const b = new ByteBudget(10, 5, 40);
+    await b.acquire(10); // never released: its holder was cut off
+    expect(b.tryAcquire(1)).toBeNull();
+    await new Promise((r) => setTimeout(r, 60));
+    expect(b.inUse).toBe(0);
+    expect(b.tryAcquire(10)).not.toBeNull();
+  });
+});
+
+describe("sessions under a short budget", () => {
+  it("a chunk waits for a first buffer while the budget is exhausted", async () => {
+    const data = noise(PART + 10);
+    const loc = await openSession("budget/wait");
+    const hold = await uploadBuffers.acquire(uploadBuffers.limit);
+    let answered = false;
+    const pending = patch(loc, data, 0).then((r) => {
+      answered = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(answered).toBe(false);
+    hold.release();
+    expect((await pending).status).toBe(202);
+    expect(uploadBuffers.inUse).toBe(0);
+    expect((await finish(loc, await sha256(data))).status).toBe(201);
+  });
+
+  it("with room for one buffer only, parts are uploaded one at a time and the blob is exact", async () => {
+    const data = noise(4 * PART + 99);
+    const digest = await sha256(data);
+    const held = uploadBuffers.limit - PART;
+    const hold = await uploadBuffers.acquire(held);
+    try {
+      const loc = await openSession("budget/single");
+      await patchAll(loc, cut(data, [3 * PART + 1, 7]));
+      expect(uploadBuffers.inUse).toBe(held);
+      const res = await finish(loc, digest);
+      expect(res.status, await res.clone().text()).toBe(201);
+      expect(await storedDigest(digest)).toBe(digest);
+    } finally {
+      hold.release();
+    }
+    expect(uploadBuffers.inUse).toBe(0);
+  });
+});
