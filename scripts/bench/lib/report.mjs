@@ -81,7 +81,7 @@ export function summarize({ samples, images, plan, machine: m, date }) {
       }
     }
   }
-  if (clients.length && !clients.includes("wharf-cli")) P("| wharf CLI | | not measured: the CLI (bin/wharf.mjs, branch `client`) was not on main when this ran | | | | |");
+  if (clients.length && !clients.includes("wharf-cli")) P("| wharf CLI | | not measured: bin/wharf.mjs was not in this checkout | | | | |");
   P("");
 
   if (cpuRows.length) {
