@@ -11,7 +11,7 @@ export function median(xs) {
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
-const pick = (samples, where) => samples.filter((s) => Object.entries(where).every(([k, v]) => s[k] === v));
+const pick = (samples, where) => samples.filter((s) => !s.failed && Object.entries(where).every(([k, v]) => s[k] === v));
 const med = (samples, where, field) => median(pick(samples, where).map((s) => s[field]));
 
 const fmtS = (s) => (!Number.isFinite(s) ? "–" : s < 0.1 ? `${(s * 1000).toFixed(1)} ms` : `${s.toFixed(2)} s`);
@@ -81,7 +81,7 @@ export function summarize({ samples, images, plan, machine: m, date }) {
       }
     }
   }
-  if (clients.length && !clients.includes("wharf-cli")) P("| wharf CLI | | not measured: the CLI (bin/wharf.mjs, branch `client`) was not on main when this ran | | | | |");
+  if (clients.length && !clients.includes("wharf-cli")) P("| wharf CLI | | not measured: bin/wharf.mjs was not in this checkout | | | | |");
   P("");
 
   if (cpuRows.length) {
@@ -155,6 +155,14 @@ export function summarize({ samples, images, plan, machine: m, date }) {
       P(`| ${c} | ${fmtS(d)}${extra("distribution")} | ${fmtS(w)}${extra("wharf")} | ${fmtX(w / d)} |`);
       summary.scale.push({ operation: c, distribution: d, wharf: w, wharfOverDistribution: w / d });
     }
+    P("");
+  }
+
+  const failures = samples.filter((s) => s.failed);
+  if (failures.length) {
+    P(`Failures (${failures.length}; left out of the medians above):`);
+    P("");
+    for (const f of failures) P(`- ${f.workload} ${f.client ?? ""} ${f.case} ${f.op} round ${f.round} on ${f.server}: ${f.error.split("\n").find((l) => /status|fatal|error/i.test(l))?.slice(0, 300) ?? f.error.split("\n")[0]}`);
     P("");
   }
 

@@ -9,7 +9,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cleanupLater, freePort, removeDir, startGroup } from "./procs.mjs";
 
-const WRANGLER_ENV = { WRANGLER_SEND_METRICS: "false", WHARF_LOG_LEVEL: "warn" };
+const WRANGLER_ENV = { WRANGLER_SEND_METRICS: "false", WHARF_LOG_LEVEL: "warn", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+
+/**
+ * Each `wrangler dev` gets its own dev registry folder. The default (~/.config/.wrangler/registry) is
+ * shared by every `wrangler dev` on the machine, and every Wharf there registers under the same name;
+ * while other checkouts' tests start and stop servers, a run saw PATCH/PUT requests (to Wharf and to
+ * the floor alike) answered 503 "Your worker restarted mid-request" by wrangler's proxy. A private
+ * registry keeps other servers' comings and goings out of ours.
+ */
+const privateRegistry = (dir) => ({ WRANGLER_REGISTRY_PATH: join(dir, "wrangler-registry") });
 
 async function waitReady(url, server, name, timeoutMs = 90_000) {
   const deadline = Date.now() + timeoutMs;
@@ -47,7 +56,7 @@ export async function startWharf(root, env = {}) {
   const port = await freePort();
   const server = startGroup(process.execPath, [join(root, "scripts", "start.mjs")], {
     cwd: root,
-    env: { ...process.env, ...WRANGLER_ENV, ...env, PORT: String(port), WHARF_DATA: dir },
+    env: { ...process.env, ...WRANGLER_ENV, ...privateRegistry(dir), ...env, PORT: String(port), WHARF_DATA: dir },
   });
   const h = serverHandle("wharf", "wharf", port, server, dir);
   await waitReady(`${h.url}/v2/`, server, "wharf");
@@ -96,7 +105,7 @@ export async function startFloor(root) {
     join(root, "node_modules", ".bin", "wrangler"),
     ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", dir, "--inspector-port", String(inspector),
       "--show-interactive-dev-session=false", "--log-level", "warn", "--config", join(floorDir, "wrangler.toml")],
-    { cwd: floorDir, env: { ...process.env, ...WRANGLER_ENV } },
+    { cwd: floorDir, env: { ...process.env, ...WRANGLER_ENV, ...privateRegistry(dir) } },
   );
   const h = serverHandle("floor", "floor", port, server, dir);
   await waitReady(`${h.url}/ping`, server, "floor");

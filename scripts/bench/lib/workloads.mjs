@@ -11,6 +11,16 @@ import { floorGet, floorPut, pool, skopeoPull, skopeoPush } from "./transfer.mjs
 
 const ordered = (registries, round) => (round % 2 === 0 ? registries : [...registries].reverse());
 const log = (...a) => console.error("bench:", ...a);
+/**
+ * A failed operation is recorded (with the end of the server's log) and the run goes on: one failure in
+ * a long run should not lose the rest; the report lists every failure.
+ */
+function failure(base, op, e, server) {
+  const message = String(e?.message ?? e).slice(0, 2000);
+  log(`FAILED ${base.client ?? ""} ${base.case} ${op} r${base.round} ${server.name}: ${message.split("\n")[0]}`);
+  return { ...base, op, failed: true, error: message, serverLog: server.log().slice(-3000) };
+}
+
 const cpuText = (cpu) => Object.entries(cpu).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ");
 
 /** Wall seconds of `fn`, with the peak RSS (bytes) and CPU seconds of the server's processes meanwhile. */
@@ -38,17 +48,33 @@ export async function transferWorkload({ registries, floor, images, rounds, clie
       for (const client of clients) {
         for (const server of ordered(registries, round)) {
           const repo = `bench/${client.name}-${key}-r${round}`;
-          const push = await withMemory(server, () => client.push(image, server, repo, timeoutMs));
-          const pull = await withMemory(server, () => client.pull(image, server, repo, timeoutMs));
-          samples.push({ workload: "transfer", case: key, client: client.name, server: server.name, round, op: "push", seconds: push.seconds, bytes: image.bytes, memory: push.memory, cpu: push.cpu });
-          samples.push({ workload: "transfer", case: key, client: client.name, server: server.name, round, op: "pull", seconds: pull.seconds, bytes: image.bytes, memory: pull.memory, cpu: pull.cpu });
+          const base = { workload: "transfer", case: key, client: client.name, server: server.name, round, bytes: image.bytes };
+          let push;
+          let pull;
+          try {
+            push = await withMemory(server, () => client.push(image, server, repo, timeoutMs));
+            samples.push({ ...base, op: "push", seconds: push.seconds, memory: push.memory, cpu: push.cpu });
+            pull = await withMemory(server, () => client.pull(image, server, repo, timeoutMs));
+            samples.push({ ...base, op: "pull", seconds: pull.seconds, memory: pull.memory, cpu: pull.cpu });
+          } catch (e) {
+            samples.push(failure(base, push ? "pull" : "push", e, server));
+            continue;
+          }
           log(`${client.name} ${key} r${round} ${server.name}: push ${push.seconds.toFixed(2)} s (cpu ${cpuText(push.cpu)}), pull ${pull.seconds.toFixed(2)} s (cpu ${cpuText(pull.cpu)})`);
         }
       }
-      const put = await withMemory(floor, () => floorPut(image, floor, `${key}-r${round}`, timeoutMs));
-      const get = await withMemory(floor, () => floorGet(image, floor, `${key}-r${round}`, timeoutMs));
-      samples.push({ workload: "transfer", case: key, client: "curl", server: "floor", round, op: "push", seconds: put.seconds, bytes: image.bytes, memory: put.memory, cpu: put.cpu });
-      samples.push({ workload: "transfer", case: key, client: "curl", server: "floor", round, op: "pull", seconds: get.seconds, bytes: image.bytes, memory: get.memory, cpu: get.cpu });
+      const base = { workload: "transfer", case: key, client: "curl", server: "floor", round, bytes: image.bytes };
+      let put;
+      let get;
+      try {
+        put = await withMemory(floor, () => floorPut(image, floor, `${key}-r${round}`, timeoutMs));
+        samples.push({ ...base, op: "push", seconds: put.seconds, memory: put.memory, cpu: put.cpu });
+        get = await withMemory(floor, () => floorGet(image, floor, `${key}-r${round}`, timeoutMs));
+        samples.push({ ...base, op: "pull", seconds: get.seconds, memory: get.memory, cpu: get.cpu });
+      } catch (e) {
+        samples.push(failure(base, put ? "pull" : "push", e, floor));
+        continue;
+      }
       log(`floor ${key} r${round}: put ${put.seconds.toFixed(2)} s (cpu ${cpuText(put.cpu)}), get ${get.seconds.toFixed(2)} s (cpu ${cpuText(get.cpu)})`);
     }
   }
@@ -78,8 +104,15 @@ export async function loadWorkload({ registries, floor, rounds, connections, sec
     for (const c of connections) {
       for (const server of ordered(registries, round)) {
         for (const k of cases(seeded.get(server.name))) {
-          const r = await measure(server.url + k.path, { connections: c, seconds, method: k.method, headers: k.headers });
-          samples.push({ workload: "load", case: k.case, connections: c, server: server.name, round, ...r });
+          const base = { workload: "load", case: k.case, connections: c, server: server.name, round };
+          let r;
+          try {
+            r = await measure(server.url + k.path, { connections: c, seconds, method: k.method, headers: k.headers });
+          } catch (e) {
+            samples.push(failure(base, "load", e, server));
+            continue;
+          }
+          samples.push({ ...base, ...r });
           log(`${k.case} c=${c} r${round} ${server.name}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50ms.toFixed(2)} ms, p99 ${r.p99ms.toFixed(2)} ms`);
         }
       }
