@@ -43,7 +43,7 @@ export class ManifestStore {
         annotations: facts.annotations,
       });
     }
-    if (tag !== undefined) await this.pointTag(name, tag, digest);
+    if (tag !== undefined) await this.pointTag(name, tag, digest, bytes, facts.mediaType);
     await this.catalog.add(name);
   }
 
@@ -55,6 +55,22 @@ export class ManifestStore {
   async get(name: string, digest: Digest): Promise<ManifestContent | null> {
     const obj = await this.bucket.get(paths.manifest(name, digest));
     return obj ? { ...infoOf(digest, obj), bytes: await obj.arrayBuffer() } : null;
+  }
+
+  /** The manifest a tag points at, answered from the tag object alone (it carries a copy of the bytes). */
+  async statTag(name: string, tag: string): Promise<ManifestInfo | null> {
+    const obj = await this.bucket.head(paths.tag(name, tag));
+    if (!obj?.customMetadata?.digest) return null;
+    const digest = parseDigest(obj.customMetadata.digest);
+    return obj.customMetadata.inline ? infoOf(digest, obj) : this.stat(name, digest);
+  }
+
+  async getTag(name: string, tag: string): Promise<ManifestContent | null> {
+    const obj = await this.bucket.get(paths.tag(name, tag));
+    if (!obj?.customMetadata?.digest) return null;
+    const digest = parseDigest(obj.customMetadata.digest);
+    if (!obj.customMetadata.inline) return this.get(name, digest); // a tag written before tags carried their manifest
+    return { ...infoOf(digest, obj), bytes: await obj.arrayBuffer() };
   }
 
   async resolveTag(name: string, tag: string): Promise<Digest | null> {
@@ -99,10 +115,18 @@ export class ManifestStore {
     });
   }
 
-  private async pointTag(name: string, tag: string, digest: Digest): Promise<void> {
+  /**
+   * Point a tag at a revision. The tag object holds a copy of the manifest bytes and media type, so a pull
+   * by tag (the commonest request a registry serves) is one R2 read instead of two. Both copies are
+   * immutable bytes under one digest; a delete by digest removes the tags with the revision.
+   */
+  private async pointTag(name: string, tag: string, digest: Digest, bytes: Uint8Array, mediaType: string): Promise<void> {
     const previous = await this.resolveTag(name, tag);
     await this.bucket.put(paths.tagged(name, digest, tag), "");
-    await this.bucket.put(paths.tag(name, tag), digest.toString(), { customMetadata: { digest: digest.toString() } });
+    await this.bucket.put(paths.tag(name, tag), bytes, {
+      httpMetadata: { contentType: mediaType },
+      customMetadata: { digest: digest.toString(), inline: "1" },
+    });
     if (previous && previous.toString() !== digest.toString()) {
       await this.bucket.delete(paths.tagged(name, previous, tag));
     }

@@ -152,6 +152,35 @@ describe("manifest PUT, GET, HEAD", () => {
   });
 });
 
+describe("tags carry their manifest", () => {
+  it("GET and HEAD by tag are answered from the tag object, and follow a re-tag", async () => {
+    const { env } = await import("cloudflare:test");
+    const { paths } = await import("../../src/storage/paths");
+    const one = await pushImage("man/inline", "t");
+    const tagObj = await env.BUCKET.get(paths.tag("man/inline", "t"));
+    expect(await tagObj!.text()).toBe(one.body);
+    expect(tagObj!.customMetadata!.digest).toBe(one.digest);
+    const two = await pushImage("man/inline", "u");
+    expect((await put("man/inline", "t", two.body, OCI_MANIFEST)).status).toBe(201);
+    const got = await req("GET", "/v2/man/inline/manifests/t");
+    expect(got.headers.get("Docker-Content-Digest")).toBe(two.digest);
+    expect(await got.text()).toBe(two.body);
+  });
+
+  it("a tag object written without the manifest (older layout) still resolves through the revision", async () => {
+    const { env } = await import("cloudflare:test");
+    const { paths } = await import("../../src/storage/paths");
+    const { digest, body } = await pushImage("man/legacy", "old");
+    await env.BUCKET.put(paths.tag("man/legacy", "old"), digest, { customMetadata: { digest } });
+    const got = await req("GET", "/v2/man/legacy/manifests/old");
+    expect(got.status).toBe(200);
+    expect(await got.text()).toBe(body);
+    const head = await req("HEAD", "/v2/man/legacy/manifests/old");
+    expect(head.headers.get("Content-Length")).toBe(String(body.length));
+    expect(head.headers.get("Content-Type")).toBe(OCI_MANIFEST);
+  });
+});
+
 describe("manifest DELETE", () => {
   it("by digest removes the manifest and every tag that pointed at it", async () => {
     const { digest, body } = await pushImage("mdel/a", "v1");

@@ -2,38 +2,32 @@
 import { MAX_MANIFEST_BYTES } from "../../config";
 import { RegistryError } from "../../errors";
 import { type Digest, digestOf, parseReference } from "../../oci/grammar";
+import type { ManifestContent, ManifestInfo } from "../../storage/manifests";
 import { parseManifest } from "../../oci/manifest";
 import { baseMediaType } from "../../oci/media-types";
 import { readBodyLimited } from "../body";
 import type { Handler, RequestContext } from "../context";
 
-async function resolve(c: RequestContext): Promise<Digest> {
-  const ref = parseReference(c.params.reference);
-  if (ref.digest) return ref.digest;
-  const digest = await c.storage.manifests.resolveTag(c.name, ref.tag);
-  if (!digest) throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${ref.tag} unknown to ${c.name}`, { tag: ref.tag });
-  return digest;
-}
-
-function manifestUnknown(c: RequestContext, digest: Digest): RegistryError {
-  return new RegistryError("MANIFEST_UNKNOWN", `manifest ${digest} unknown to ${c.name}`, { digest: digest.toString() });
-}
-
 export const getManifest: Handler = async (c) => {
-  const byDigest = parseReference(c.params.reference).digest !== undefined;
-  const digest = await resolve(c);
+  const ref = parseReference(c.params.reference);
   const head = c.request.method === "HEAD";
-  const m = head ? await c.storage.manifests.stat(c.name, digest) : await c.storage.manifests.get(c.name, digest);
-  if (!m) throw manifestUnknown(c, digest);
-  const body = "bytes" in m ? (m.bytes as ArrayBuffer) : null;
+  const store = c.storage.manifests;
+  let m: ManifestInfo | ManifestContent | null;
+  if (ref.tag !== undefined) {
+    m = head ? await store.statTag(c.name, ref.tag) : await store.getTag(c.name, ref.tag);
+    if (!m) throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${ref.tag} unknown to ${c.name}`, { tag: ref.tag });
+  } else {
+    m = head ? await store.stat(c.name, ref.digest) : await store.get(c.name, ref.digest);
+    if (!m) throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${ref.digest} unknown to ${c.name}`, { digest: ref.digest.toString() });
+  }
   const headers = new Headers({
     "Content-Type": m.mediaType,
-    "Docker-Content-Digest": digest.toString(),
+    "Docker-Content-Digest": m.digest.toString(),
     "Content-Length": String(m.size),
-    ETag: `"${digest}"`,
+    ETag: `"${m.digest}"`,
   });
-  if (byDigest) headers.set("Cache-Control", "public, max-age=31536000, immutable");
-  return new Response(body, { status: 200, headers });
+  if (ref.digest) headers.set("Cache-Control", "public, max-age=31536000, immutable");
+  return new Response("bytes" in m ? (m as ManifestContent).bytes : null, { status: 200, headers });
 };
 
 export const putManifest: Handler = async (c) => {
