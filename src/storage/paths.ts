@@ -10,7 +10,8 @@
  *   │   ├── _layers/<alg>/<hex>                  link: this repository may serve that blob
  *   │   ├── _manifests/
  *   │   │   ├── revisions/<alg>/<hex>            manifest bytes as pushed; httpMetadata.contentType = media type
- *   │   │   ├── tags/<tag>                       customMetadata.digest = the tagged manifest
+ *   │   │   ├── tags/<tag>                       customMetadata.digest = the tagged manifest; the body is a copy
+ *   │   │   │                                    of its bytes (media type in httpMetadata), so a pull by tag is one read
  *   │   │   └── tagged/<alg>/<hex>/<tag>         reverse index: tags that point at a manifest (for delete)
  *   │   └── _referrers/<alg>/<subject hex>/<alg>/<referrer hex>   descriptor (JSON) of a referrer
  *   └── _catalog/<name>                          one marker per repository
