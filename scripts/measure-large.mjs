@@ -15,10 +15,10 @@ import { spawn } from "node:child_process";
 import { createCipheriv, createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync } from "node:fs";
 import { request } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "./lib/net.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const MiB = 1024 * 1024;
@@ -66,16 +66,6 @@ class Source {
 
 // --- server ----------------------------------------------------------------------------------------
 
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once("error", rej);
-    s.listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => res(p));
-    });
-  });
-}
 
 class Server {
   constructor(port, dataDir) {

@@ -8,6 +8,7 @@ import { connect, createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { freePort } from "./lib/net.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const SETTINGS = [
@@ -59,16 +60,6 @@ if (!isSet("AUTH_CONFIG") && !isSet("AUTH_ANONYMOUS_PUSH")) {
   authMode = valueOf("AUTH_ANONYMOUS_PUSH") === "true" ? "WARNING: AUTH_ANONYMOUS_PUSH=true: ANYONE may push, pull and delete" : "no AUTH_CONFIG: anyone may pull, nobody may push (CI tokens signed with AUTH_SIGNING_SECRET may)";
 }
 
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once("error", rej);
-    s.listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => res(p));
-    });
-  });
-}
 
 // wrangler listens on an internal port; the front below owns PORT. workerd never answers a TLS
 // ClientHello, so clients that try HTTPS first (skopeo, docker, containerd) would wait 10 s for a

@@ -5,21 +5,12 @@
  */
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "../../lib/net.mjs";
+export { freePort };
 
 const groups = new Set();
 const tempDirs = new Set();
 
-export function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once("error", rej);
-    s.listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => res(p));
-    });
-  });
-}
 
 /** Remove this directory at exit (also on error and Ctrl-C). */
 export function cleanupLater(dir) {
