@@ -26,16 +26,22 @@ export interface TokenRegistry {
 
 const b64url = (b: Buffer | string) => Buffer.from(b).toString("base64url");
 
-/** Start distribution with no auth, storing in `dir`. */
-export async function startDistribution(dir: string): Promise<TokenRegistry> {
-  mkdirSync(dir, { recursive: true });
-  const port = await freePort();
+/** distribution's config.yml: filesystem storage in `dir`, deletes on, loopback `port`, then `extra` lines. */
+function writeConfig(dir: string, port: number, extra: string[]): void {
   writeFileSync(join(dir, "config.yml"), [
     "version: 0.1",
     "log: { level: error }",
     `storage: { filesystem: { rootdirectory: ${join(dir, "data")} }, delete: { enabled: true } }`,
     `http: { addr: 127.0.0.1:${port} }`,
+    ...extra,
   ].join("\n"));
+}
+
+/** Start distribution with no auth, storing in `dir`. */
+export async function startDistribution(dir: string): Promise<TokenRegistry> {
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  writeConfig(dir, port, []);
   return launch(dir, port, 200, async () => {});
 }
 
@@ -105,17 +111,13 @@ export async function startTokenRegistry(dir: string, users: Record<string, stri
   await new Promise<void>((r) => server.listen(tokenPort, "127.0.0.1", r));
 
   const port = await freePort();
-  writeFileSync(join(dir, "config.yml"), [
-    "version: 0.1",
-    "log: { level: error }",
-    `storage: { filesystem: { rootdirectory: ${join(dir, "data")} }, delete: { enabled: true } }`,
-    `http: { addr: 127.0.0.1:${port} }`,
+  writeConfig(dir, port, [
     "auth:",
     "  token:",
     `    realm: http://127.0.0.1:${tokenPort}/token`,
     "    service: test-registry",
     "    issuer: wharf-test",
     `    rootcertbundle: ${certPath}`,
-  ].join("\n"));
+  ]);
   return launch(dir, port, 401, () => new Promise<void>((r) => server.close(() => r())), requests);
 }

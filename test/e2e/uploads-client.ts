@@ -44,17 +44,7 @@ export async function patchAll(location: string, chunks: Bytes[], start = 0): Pr
   return offset;
 }
 
-export function cut(data: Bytes, sizes: number[]): Bytes[] {
-  const out: Bytes[] = [];
-  let pos = 0;
-  for (const s of sizes) {
-    if (pos >= data.length) break;
-    out.push(data.subarray(pos, Math.min(data.length, pos + s)));
-    pos += s;
-  }
-  if (pos < data.length) out.push(data.subarray(pos));
-  return out;
-}
+export { cut } from "../shared/bytes";
 
 export function finish(location: string, digest: string): Promise<Response> {
   const u = new URL(location);

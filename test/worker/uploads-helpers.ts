@@ -9,25 +9,8 @@ export const MiB = 1024 * 1024;
 /** UPLOAD_PART_SIZE in vitest.config.ts. */
 export const PART = 5 * MiB;
 
-/** `n` random bytes from the native generator (the xorshift helper is slow under the instrumented test runtime). */
-export function noise(n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536)));
-  return out;
-}
-
-/** Cut `data` at the given chunk sizes (the last chunk takes the rest). */
-export function cut(data: Uint8Array, sizes: number[]): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let pos = 0;
-  for (const s of sizes) {
-    if (pos >= data.length) break;
-    out.push(data.subarray(pos, Math.min(data.length, pos + s)));
-    pos += s;
-  }
-  if (pos < data.length) out.push(data.subarray(pos));
-  return out;
-}
+export { cut } from "../shared/bytes";
+export { randomBytes as noise } from "./helpers";
 
 /** PATCH one chunk with Content-Range at `start`. */
 export function patch(location: string, chunk: Uint8Array, start: number): Promise<Response> {
