@@ -34,10 +34,6 @@ export function parseName(name: string): string {
   return name;
 }
 
-export function isTag(ref: string): boolean {
-  return TAG_RE.test(ref);
-}
-
 export function parseTag(tag: string): string {
   if (!TAG_RE.test(tag)) throw new RegistryError("TAG_INVALID", `invalid tag: ${truncate(tag)}`);
   return tag;

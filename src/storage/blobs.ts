@@ -114,8 +114,4 @@ export class BlobStore {
     await this.bucket.delete(key);
     return true;
   }
-
-  async deleteData(dataKey: string): Promise<void> {
-    await this.bucket.delete(dataKey);
-  }
 }

@@ -45,8 +45,3 @@ export const paths = {
   catalogEntry: (name: string) => `_catalog/${name}`,
   catalogPrefix: () => `_catalog/`,
 } as const;
-
-/** The part of a listed key after its prefix (tag name, repository name). */
-export function keySuffix(key: string, prefix: string): string {
-  return key.slice(prefix.length);
-}
