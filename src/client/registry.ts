@@ -70,7 +70,7 @@ export class RegistryClient {
     this.transport = new Transport(opts.baseUrl ?? registryBaseUrl(host, opts.insecure), host, opts);
     const hash = opts.createHash ?? digestStreamHash();
     this.createHash = hash ?? (() => {
-      throw new Error("no incremental SHA-256 in this runtime: pass createHash (see src/client/node.ts)");
+      throw new Error("no incremental SHA-256 in this runtime: pass createHash (see src/node/client.ts)");
     });
   }
 

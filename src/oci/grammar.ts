@@ -2,7 +2,7 @@
  * The spec's grammar for repository names, tags and digests, and the parsed forms the rest of Wharf uses.
  * Parsing throws RegistryError with the code the spec asks for; callers receive only valid values.
  */
-import { RegistryError } from "../errors";
+import { RegistryError } from "../worker/errors";
 
 const NAME_COMPONENT = "[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*";
 const NAME_RE = new RegExp(`^${NAME_COMPONENT}(?:/${NAME_COMPONENT})*$`);

@@ -4,7 +4,7 @@
  * type and annotations that go into a referrers descriptor. Any media type round-trips; the known image
  * and index types are checked more strictly. No HTTP here.
  */
-import { RegistryError } from "../errors";
+import { RegistryError } from "../worker/errors";
 import { type Digest, parseDigest } from "./grammar";
 import { FOREIGN_LAYER_TYPES, IMAGE_MANIFEST_TYPES, INDEX_TYPES, MediaTypes } from "./media-types";
 

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { nodeClient } from "../../src/client/node";
+import { nodeClient } from "../../src/node/client";
 import { pushBlob } from "../../src/client/upload";
 import { startWharf, type Wharf } from "./harness";
 import { buildOciImage, ociImage, run } from "./images";

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { indexTar } from "../../src/archive/tar";
+import { indexTar } from "../../src/node/archive/tar";
 import { startDistribution } from "./distribution";
 import { startWharf, type Wharf } from "./harness";
 import { blobPath, buildOciImage, ociImage, run, sha256File } from "./images";

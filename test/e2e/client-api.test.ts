@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RegistryClientError } from "../../src/client/errors";
-import { nodeClient } from "../../src/client/node";
+import { nodeClient } from "../../src/node/client";
 import { pushBlob } from "../../src/client/upload";
 import { startWharf, type Wharf } from "./harness";
 

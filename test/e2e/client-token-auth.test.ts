@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RegistryClientError } from "../../src/client/errors";
-import { nodeClient } from "../../src/client/node";
+import { nodeClient } from "../../src/node/client";
 import { pushBlob } from "../../src/client/upload";
 import { buildOciImage, ociImage, run } from "./images";
 import { startTokenRegistry, type TokenRegistry } from "./distribution";

@@ -2,7 +2,7 @@
 // the blob, and resuming after the server is stopped mid-push and started again (harness restart()).
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { nodeClient } from "../../src/client/node";
+import { nodeClient } from "../../src/node/client";
 import { pushBlob } from "../../src/client/upload";
 import { startWharf, type Wharf } from "./harness";
 

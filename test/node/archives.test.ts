@@ -6,10 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DockerArchiveWriter, readDockerManifest } from "../../src/archive/docker-archive";
-import { openFileSource, sniffCompression } from "../../src/archive/files";
-import { choosePlatform, MT } from "../../src/archive/oci";
-import { createOciDirWriter, createOciTarWriter, readOciIndex } from "../../src/archive/oci-layout";
+import { DockerArchiveWriter, readDockerManifest } from "../../src/node/archive/docker-archive";
+import { openFileSource, sniffCompression } from "../../src/node/archive/files";
+import { choosePlatform, MT } from "../../src/node/archive/oci";
+import { createOciDirWriter, createOciTarWriter, readOciIndex } from "../../src/node/archive/oci-layout";
 
 let dir: string;
 beforeAll(() => {

@@ -1,8 +1,8 @@
 // Pure pieces of the client and CLI: references, challenges, Link and Range headers, sizes, jsonmessages.
 import { describe, expect, it } from "vitest";
-import { parseSize } from "../../src/cli/args";
-import { normalizeHostKey } from "../../src/cli/credentials";
-import { jsonRenderer } from "../../src/cli/progress";
+import { parseSize } from "../../src/node/cli/args";
+import { normalizeHostKey } from "../../src/node/cli/credentials";
+import { jsonRenderer } from "../../src/node/cli/progress";
 import { parseChallenge } from "../../src/client/auth";
 import { parseReference, registryBaseUrl } from "../../src/client/reference";
 import { nextLink } from "../../src/client/registry";

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openFileSource } from "../../src/archive/files";
-import { indexTar, openEntry, TarFileWriter } from "../../src/archive/tar";
+import { openFileSource } from "../../src/node/archive/files";
+import { indexTar, openEntry, TarFileWriter } from "../../src/node/archive/tar";
 
 let dir: string;
 beforeAll(() => {

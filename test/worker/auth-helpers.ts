@@ -4,9 +4,9 @@
  */
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { expect } from "vitest";
-import worker from "../../src/index";
-import type { Env } from "../../src/config";
-import { hashPassword } from "../../src/auth/password";
+import worker from "../../src/worker/index";
+import type { Env } from "../../src/worker/config";
+import { hashPassword } from "../../src/worker/auth/password";
 import { BASE, sha256 } from "./helpers";
 
 export const SECRET = "auth-test-signing-secret-0123456789abcdef";

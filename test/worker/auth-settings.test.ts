@@ -1,12 +1,12 @@
 /** The pieces under the auth flow: configuration checks, patterns, scopes, TTLs, passwords, the token command. */
 import { describe, expect, it } from "vitest";
-import { parseTtl } from "../../src/auth/ci-token";
-import { grantRequested, matches, parseScopes } from "../../src/auth/grants";
-import { hashPassword, parsePasswordHash, verifyPassword } from "../../src/auth/password";
-import { parseAuthSettings } from "../../src/auth/settings";
-import { verifyToken } from "../../src/auth/tokens";
-import { hashPasswordCommand } from "../../src/cli/hash-password";
-import { tokenCommand } from "../../src/cli/token";
+import { parseTtl } from "../../src/worker/auth/ci-token";
+import { grantRequested, matches, parseScopes } from "../../src/worker/auth/grants";
+import { hashPassword, parsePasswordHash, verifyPassword } from "../../src/worker/auth/password";
+import { parseAuthSettings } from "../../src/worker/auth/settings";
+import { verifyToken } from "../../src/worker/auth/tokens";
+import { hashPasswordCommand } from "../../src/node/cli/hash-password";
+import { tokenCommand } from "../../src/node/cli/token";
 import { authEnv, call, SECRET, users } from "./auth-helpers";
 
 describe("AUTH_CONFIG checks", () => {

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { parseDigest } from "../../src/oci/grammar";
-import { paths } from "../../src/storage/paths";
+import { paths } from "../../src/worker/storage/paths";
 import { expectError, pushBlob, randomBytes, req, sha256 } from "./helpers";
 
 const MISSING = `sha256:${"0".repeat(64)}`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { byteChunks } from "../../src/upload/byte-chunks";
+import { byteChunks } from "../../src/worker/upload/byte-chunks";
 import { randomBytes } from "./helpers";
 
 /** A byte stream (as request bodies are) that delivers `data` in pieces of `piece` bytes. */

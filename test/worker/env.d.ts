@@ -1,5 +1,5 @@
 // The bindings `env` from cloudflare:test carries: the Worker's own Env.
-import type { Env as WharfEnv } from "../../src/config";
+import type { Env as WharfEnv } from "../../src/worker/config";
 
 declare global {
   namespace Cloudflare {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { RegistryError } from "../../src/errors";
+import { RegistryError } from "../../src/worker/errors";
 import { isValidName, parseDigest, parseReference, parseTag } from "../../src/oci/grammar";
 
 const HEX64 = "a".repeat(64);

@@ -1,8 +1,8 @@
 // Deployment settings, exercised by calling the Worker's fetch handler with a modified environment.
 import { createExecutionContext, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
-import type { Env } from "../../src/config";
+import worker from "../../src/worker/index";
+import type { Env } from "../../src/worker/config";
 import { BASE, expectError, pushImage, pushBlob, randomBytes, sha256 } from "./helpers";
 
 function call(overrides: Partial<Env>, method: string, path: string, init: RequestInit = {}): Promise<Response> {

@@ -1,9 +1,9 @@
 /**
- * The isolate-wide budget of part buffers (src/upload/buffer-budget.ts): its own rules, and sessions
+ * The isolate-wide budget of part buffers (src/worker/upload/buffer-budget.ts): its own rules, and sessions
  * that wait for a first buffer or write with a single one when the budget is short.
  */
 import { describe, expect, it } from "vitest";
-import { ByteBudget, uploadBuffers } from "../../src/upload/buffer-budget";
+import { ByteBudget, uploadBuffers } from "../../src/worker/upload/buffer-budget";
 import { openSession, sha256 } from "./helpers";
 import { cut, finish, noise, PART, patch, patchAll, storedDigest } from "./uploads-helpers";
 

@@ -2,7 +2,7 @@
 import { env } from "cloudflare:test";
 import { expect } from "vitest";
 import { parseDigest } from "../../src/oci/grammar";
-import { paths } from "../../src/storage/paths";
+import { paths } from "../../src/worker/storage/paths";
 import { req } from "./helpers";
 
 export const MiB = 1024 * 1024;

@@ -1,0 +1,149 @@
+/**
+ * Blob uploads: POST (start, monolithic with ?digest=, or cross-repository mount), PATCH (a chunk),
+ * PUT (last chunk + digest), GET (where the session stands), DELETE (cancel). Sessions live in the
+ * UploadSession Durable Object; this module only translates HTTP to session calls.
+ */
+import { RegistryError } from "../../errors";
+import { parseDigest, parseName } from "../../../oci/grammar";
+import { rangeHeader } from "../../upload/session";
+import type { Handler, RequestContext } from "../context";
+
+const blobLocation = (name: string, digest: string) => `/v2/${name}/blobs/${digest}`;
+const sessionLocation = (name: string, id: string) => `/v2/${name}/blobs/uploads/${id}`;
+
+function created(name: string, digest: string): Response {
+  return new Response(null, {
+    status: 201,
+    headers: { Location: blobLocation(name, digest), "Docker-Content-Digest": digest, "Content-Length": "0" },
+  });
+}
+
+function accepted(c: RequestContext, id: string, offset: number, status = 202): Response {
+  const headers: Record<string, string> = {
+    Location: sessionLocation(c.name, id),
+    Range: rangeHeader(offset),
+    "Docker-Upload-UUID": id,
+    "OCI-Chunk-Min-Length": String(c.config.partSize),
+    "Content-Length": "0",
+  };
+  if (c.config.maxChunkBytes > 0) headers["OCI-Chunk-Max-Length"] = String(c.config.maxChunkBytes);
+  return new Response(null, { status, headers });
+}
+
+/** Content-Length of the body, null when absent (streamed with chunked encoding). */
+function bodyLength(c: RequestContext): number | null {
+  const raw = c.request.headers.get("Content-Length");
+  if (raw === null) return null;
+  if (!/^\d+$/.test(raw)) throw new RegistryError("SIZE_INVALID", "Content-Length invalid");
+  return Number(raw);
+}
+
+/**
+ * Refuse a declared body over MAX_CHUNK_BYTES before reading it. A body streamed without Content-Length
+ * (docker's PATCH) is not refused here: the edge enforces its own limit on those.
+ */
+function checkChunkSize(c: RequestContext, length: number | null): void {
+  const max = c.config.maxChunkBytes;
+  if (max > 0 && length !== null && length > max) {
+    throw new RegistryError(
+      "BLOB_UPLOAD_TOO_LARGE",
+      `request body over ${max} bytes: push large blobs in chunks (PATCH with Content-Range) of at most ${max} bytes`,
+      { maxChunkBytes: max },
+    );
+  }
+}
+
+/** The body stream, or null for an empty body. */
+function bodyOf(c: RequestContext, length: number | null): ReadableStream<Uint8Array> | null {
+  if (length === 0 || !c.request.body) return null;
+  return c.request.body;
+}
+
+/** Content-Range "<start>-<end>" (also "bytes <start>-<end>/<total>"); returns the start, checked against the length. */
+function chunkStart(c: RequestContext, length: number | null): number | null {
+  const raw = c.request.headers.get("Content-Range");
+  if (!raw) return null;
+  const m = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(raw.trim());
+  if (!m) throw new RegistryError("RANGE_INVALID", `Content-Range invalid: ${raw}`);
+  const start = Number(m[1]);
+  const end = Number(m[2]);
+  if (end < start || (length !== null && end - start + 1 !== length)) {
+    throw new RegistryError("RANGE_INVALID", `Content-Range ${raw} does not match Content-Length ${length}`);
+  }
+  return start;
+}
+
+export const startUpload: Handler = async (c) => {
+  const q = c.url.searchParams;
+  const mount = q.get("mount");
+  if (mount) {
+    const mounted = await tryMount(c, mount, q.get("from"));
+    if (mounted) return created(c.name, mounted);
+  }
+  const digest = q.get("digest");
+  const length = bodyLength(c);
+  if (digest) {
+    const d = parseDigest(digest);
+    checkChunkSize(c, length);
+    if (length === null) throw new RegistryError("SIZE_INVALID", "monolithic upload needs Content-Length");
+    const body = bodyOf(c, length) ?? new Blob([]).stream();
+    await c.storage.blobs.putVerified(c.name, d, body, length);
+    return created(c.name, d.toString());
+  }
+  const { id, status } = await c.sessions.create(c.name);
+  const body = bodyOf(c, length);
+  if (body) {
+    checkChunkSize(c, length);
+    const st = await c.sessions.append(id, c.name, body, null, length);
+    return accepted(c, id, st.offset);
+  }
+  return accepted(c, id, status.offset);
+};
+
+/** Link a blob from another repository (or, without `from`, from anywhere the caller may read). */
+async function tryMount(c: RequestContext, mount: string, from: string | null): Promise<string | null> {
+  const d = parseDigest(mount);
+  if (from !== null) {
+    let source: string;
+    try {
+      source = parseName(from);
+    } catch {
+      return null; // a bad `from` falls back to an upload session, as the spec allows
+    }
+    if (!(await c.mayPull(source)) || !(await c.storage.blobs.exists(source, d))) return null;
+  } else if (!(await c.mayPullAll()) || !(await c.storage.blobs.stat(d))) {
+    return null;
+  }
+  await c.storage.blobs.link(c.name, d);
+  return d.toString();
+}
+
+export const patchUpload: Handler = async (c) => {
+  const length = bodyLength(c);
+  checkChunkSize(c, length);
+  const start = chunkStart(c, length);
+  const body = bodyOf(c, length) ?? new Blob([]).stream();
+  const st = await c.sessions.append(c.params.session, c.name, body, start, length);
+  return accepted(c, c.params.session, st.offset);
+};
+
+export const finishUpload: Handler = async (c) => {
+  const digest = c.url.searchParams.get("digest");
+  if (!digest) throw new RegistryError("DIGEST_INVALID", "the final PUT needs ?digest=");
+  const d = parseDigest(digest);
+  const length = bodyLength(c);
+  checkChunkSize(c, length);
+  const start = chunkStart(c, length);
+  const blob = await c.sessions.finish(c.params.session, c.name, d.toString(), bodyOf(c, length), start, length);
+  return created(c.name, blob.digest);
+};
+
+export const uploadStatus: Handler = async (c) => {
+  const st = await c.sessions.status(c.params.session, c.name);
+  return accepted(c, c.params.session, st.offset, 204);
+};
+
+export const cancelUpload: Handler = async (c) => {
+  await c.sessions.cancel(c.params.session, c.name);
+  return new Response(null, { status: 204 });
+};

@@ -1,0 +1,117 @@
+/**
+ * Blob storage: the global content index, per-repository links, and the physical data objects.
+ *
+ * A blob becomes visible under its digest in three named steps (distribution's blobwriter pattern):
+ *   1. the bytes are complete in data/<id> and their digest has been verified by the caller;
+ *   2. commit: the content index blobs/<alg>/<hex> is created only if absent (conditional put), so two
+ *      uploads of the same content keep exactly one copy, and the loser deletes its own data object;
+ *   3. link: repositories/<name>/_layers/<alg>/<hex> lets that repository serve it.
+ * Nothing is ever visible under a digest before its bytes are whole and verified.
+ */
+import { RegistryError } from "../errors";
+import type { Digest } from "../../oci/grammar";
+import { paths } from "./paths";
+
+export interface BlobInfo {
+  digest: Digest;
+  size: number;
+  /** The physical object holding the bytes. */
+  dataKey: string;
+}
+
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+export class BlobStore {
+  constructor(private readonly bucket: R2Bucket) {}
+
+  /** The blob as the content index knows it, in any repository. */
+  async stat(digest: Digest): Promise<BlobInfo | null> {
+    const idx = await this.bucket.head(paths.blobIndex(digest));
+    if (!idx) return null;
+    const meta = idx.customMetadata ?? {};
+    return { digest, size: Number(meta.size), dataKey: meta.data };
+  }
+
+  /** The blob, if this repository may serve it. */
+  async statInRepo(name: string, digest: Digest): Promise<BlobInfo | null> {
+    const [link, info] = await Promise.all([this.bucket.head(paths.layerLink(name, digest)), this.stat(digest)]);
+    return link && info ? info : null;
+  }
+
+  async exists(name: string, digest: Digest): Promise<boolean> {
+    return (await this.statInRepo(name, digest)) !== null;
+  }
+
+  /** The bytes (or a range of them). */
+  async open(info: BlobInfo, range?: ByteRange): Promise<ReadableStream> {
+    const obj = await this.bucket.get(info.dataKey, range ? { range } : undefined);
+    if (!obj) throw new RegistryError("BLOB_UNKNOWN", `blob data missing for ${info.digest}`);
+    return obj.body;
+  }
+
+  /**
+   * Store a whole blob whose digest the client declared up front (monolithic upload). R2 verifies the
+   * checksum while writing, so a mismatch stores nothing.
+   */
+  async putVerified(name: string, digest: Digest, body: ReadableStream, size: number): Promise<BlobInfo> {
+    const dataKey = paths.newData();
+    const sized = new FixedLengthStream(size);
+    const piping = body.pipeTo(sized.writable).catch(() => undefined);
+    try {
+      await this.bucket.put(dataKey, sized.readable, { [digest.algorithm]: digest.hex });
+    } catch (err) {
+      await this.bucket.delete(dataKey).catch(() => undefined);
+      const msg = String((err as Error)?.message ?? err);
+      if (/checksum|sha-?(256|512)|digest|10037/i.test(msg)) {
+        throw new RegistryError("DIGEST_INVALID", `uploaded content does not match digest ${digest}`);
+      }
+      throw new RegistryError("BLOB_UPLOAD_INVALID", `upload did not complete: ${msg}`);
+    } finally {
+      await piping;
+    }
+    return this.commit(name, digest, dataKey, size);
+  }
+
+  /** Step 2 and 3 for verified bytes in `dataKey`. */
+  async commit(name: string, digest: Digest, dataKey: string, size: number): Promise<BlobInfo> {
+    const info = await this.index(digest, dataKey, size);
+    await this.link(name, digest);
+    return info;
+  }
+
+  /**
+   * Create the content index entry if absent. When another upload of the same content won, keep its copy
+   * and delete ours. Should the winner's entry vanish between the two steps (a delete racing us), try again,
+   * so a link is never written for a digest without an index entry.
+   */
+  private async index(digest: Digest, dataKey: string, size: number): Promise<BlobInfo> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const created = await this.bucket.put(paths.blobIndex(digest), digest.toString(), {
+        customMetadata: { data: dataKey, size: String(size) },
+        onlyIf: { etagDoesNotMatch: "*" },
+      });
+      if (created) return { digest, size, dataKey };
+      const existing = await this.stat(digest);
+      if (existing) {
+        if (existing.dataKey !== dataKey) await this.bucket.delete(dataKey);
+        return existing;
+      }
+    }
+    throw new Error(`content index for ${digest} keeps changing under us`);
+  }
+
+  async link(name: string, digest: Digest): Promise<void> {
+    await this.bucket.put(paths.layerLink(name, digest), digest.toString());
+  }
+
+  /** Remove the repository's link; the bytes stay for other repositories (and for garbage collection). */
+  async unlink(name: string, digest: Digest): Promise<boolean> {
+    const key = paths.layerLink(name, digest);
+    if (!(await this.bucket.head(key))) return false;
+    await this.bucket.delete(key);
+    return true;
+  }
+}
