@@ -9,6 +9,7 @@ import { errorResponse, RegistryError } from "./errors";
 import { parseName } from "../oci/grammar";
 import { authorize, identify, keepPrivate } from "./http/access";
 import { type Action, API_VERSION_HEADER, type Handler, type RequestContext } from "./http/context";
+import { decodeParams } from "./http/params";
 import { ping } from "./http/handlers/base";
 import { issueToken, issueTokenOAuth } from "./http/handlers/token";
 import { deleteBlob, getBlob, getSignedBlob, headBlob } from "./http/handlers/blobs";
@@ -60,7 +61,7 @@ export function buildRouter() {
     }
   }
 
-  /** No route matched: 405 with Allow when the path exists for other methods, else 404. */
+  /** No route matched: 405 with Allow when the path exists for other methods, else 404 NAME_UNKNOWN. */
   function unrouted(request: Request): Response {
     const path = new URL(request.url).pathname;
     const allowed = [...new Set(router.routes.filter(([, regex]) => regex.test(path)).map(([method]) => method))];
@@ -68,7 +69,8 @@ export function buildRouter() {
       const err = new RegistryError("UNSUPPORTED", `${request.method} is not supported here`, undefined, { Allow: allowed.join(", ") });
       return errorResponse(err, request.method);
     }
-    return errorResponse(new RegistryError("NOT_FOUND", `no route for ${request.method} ${path}`), request.method);
+    // No endpoint here: 404 with a code from the spec's table (docs/decisions.md, "unknown route").
+    return errorResponse(new RegistryError("NAME_UNKNOWN", `no route for ${request.method} ${path}`), request.method);
   }
 
   return router;
@@ -107,7 +109,7 @@ function withVersionHeader(res: Response): Response {
 
 async function run(request: Request & { params: Record<string, string> }, env: Env, action: Action, handler: Handler) {
   const config = readConfig(env);
-  const params = Object.fromEntries(Object.entries(request.params).map(([k, v]) => [k, decodeURIComponent(v)]));
+  const params = decodeParams(request.params);
   const name = params.name !== undefined ? parseName(params.name) : "";
   // Routes that need nothing (token endpoint, signed blob URLs) never look at credentials.
   const caller = action === "none" ? null : await identify(request, env);

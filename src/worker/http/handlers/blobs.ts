@@ -55,7 +55,7 @@ export const deleteBlob: Handler = async (c) => {
 /** GET/HEAD /_wharf/blobs/<alg>/<hex>?exp=&sig= : reachable without credentials until it expires. */
 export const getSignedBlob: Handler = async (c) => {
   const secret = c.config.blobUrlSecret;
-  if (!secret) throw new RegistryError("NOT_FOUND");
+  if (!secret) throw new RegistryError("BLOB_UNKNOWN", "this registry does not sign blob URLs");
   let digest: Digest;
   try {
     digest = parseDigest(`${c.params.algorithm}:${c.params.hex}`);
