@@ -34,8 +34,12 @@ export function parseName(name: string): string {
   return name;
 }
 
+export function isValidTag(tag: string): boolean {
+  return TAG_RE.test(tag);
+}
+
 export function parseTag(tag: string): string {
-  if (!TAG_RE.test(tag)) throw new RegistryError("TAG_INVALID", `invalid tag: ${truncate(tag)}`);
+  if (!isValidTag(tag)) throw new RegistryError("TAG_INVALID", `invalid tag: ${truncate(tag)}`);
   return tag;
 }
 
