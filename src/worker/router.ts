@@ -23,6 +23,7 @@ import { listReferrers } from "./http/handlers/referrers";
 import { listTags } from "./http/handlers/tags";
 import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from "./http/handlers/uploads";
 import { SIGNED_BLOB_PREFIX } from "./signing/blob-url";
+import { Repositories } from "./repository/client";
 import { openStorage } from "./storage/registry";
 import { UploadSessions } from "./upload/sessions";
 
@@ -202,6 +203,7 @@ async function run(
     requestId: log.requestId,
     caller,
     storage: openStorage(env.BUCKET),
+    repositories: new Repositories(env.REPOSITORIES),
     sessions: new UploadSessions(env.UPLOADS, settings),
     name,
     params,

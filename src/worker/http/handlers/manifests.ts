@@ -43,7 +43,7 @@ export const putManifest: Handler = async (c) => {
   }
   const facts = parseManifest(bytes, baseMediaType(c.request.headers.get("Content-Type")));
   await checkReferences(c.storage, c.name, facts.references);
-  await c.storage.manifests.put(c.name, digest, bytes, facts, ref.tag);
+  await c.repositories.putManifest(c.name, digest, bytes, facts.mediaType, ref.tag);
   const headers: Record<string, string> = {
     Location: `/v2/${c.name}/manifests/${digest}`,
     "Docker-Content-Digest": digest.toString(),
@@ -58,10 +58,10 @@ export const deleteManifest: Handler = async (c) => {
   if (!c.settings.DELETE_ENABLED) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
   const ref = existingReference(c.params.reference);
   if (ref.tag !== undefined) {
-    const digest = await c.storage.manifests.deleteTag(c.name, ref.tag);
+    const digest = await c.repositories.deleteTag(c.name, ref.tag);
     c.events.emit({ action: "delete", repository: c.name, digest: digest.toString(), tag: ref.tag });
   } else {
-    await c.storage.manifests.delete(c.name, ref.digest);
+    await c.repositories.deleteManifest(c.name, ref.digest);
     c.events.emit({ action: "delete", repository: c.name, digest: ref.digest.toString() });
   }
   return new Response(null, { status: 202, headers: { "Content-Length": "0" } });
