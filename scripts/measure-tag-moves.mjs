@@ -10,7 +10,7 @@
 //     the digest the tag ended at): rounds where the tag still served the deleted manifest.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort } from "./lib/net.mjs";
@@ -22,7 +22,8 @@ const base = `http://127.0.0.1:${port}`;
 const server = spawn(process.execPath, [join(root, "scripts", "start.mjs")], {
   cwd: root,
   env: { ...process.env, PORT: String(port), WHARF_DATA: data, WRANGLER_SEND_METRICS: "false", LOG_REQUESTS: "false" },
-  stdio: ["ignore", "ignore", "inherit"],
+  // SERVER_LOG=<file> keeps the server's output (wrangler's and the Worker's), else it is dropped.
+  stdio: process.env.SERVER_LOG ? ["ignore", openSync(process.env.SERVER_LOG, "w"), openSync(process.env.SERVER_LOG, "a")] : ["ignore", "ignore", "inherit"],
   detached: true,
 });
 const stop = () => {
