@@ -1,12 +1,15 @@
 /**
  * Every OCI error code Wharf can answer with, declared once with its HTTP status
  * (the pattern of distribution's registry/api/errcode/register.go), and the one table that maps the
- * domain errors of storage, upload sessions and signing (domain-errors.ts) onto them.
+ * domain errors of storage, upload sessions and signing (domain-errors.ts), and the grammar's format
+ * errors, onto them.
  *
- * Handlers throw `RegistryError`; storage and the upload session throw `DomainError`. Exactly one place
+ * Handlers throw `RegistryError`; storage and the upload session throw `DomainError`; the shared OCI
+ * grammar (src/oci) throws `OciFormatError`. Exactly one place
  * (`errorResponse`, used by the router's route groups) turns either into the OCI JSON envelope.
  * Anything else is a bug in Wharf or a dependency that is down, and becomes 500 UNKNOWN.
  */
+import { OciFormatError, type OciRule } from "../oci/errors";
 import { DomainError, type DomainErrorKind } from "./domain-errors";
 
 export const ErrorCodes = {
@@ -56,6 +59,14 @@ const DOMAIN_CODES: Record<DomainErrorKind, ErrorCode> = {
   SIGNATURE_INVALID: "DENIED",
 };
 
+/** The OCI code a value that breaks the grammar is answered with. */
+const FORMAT_CODES: Record<OciRule, ErrorCode> = {
+  name: "NAME_INVALID",
+  tag: "TAG_INVALID",
+  digest: "DIGEST_INVALID",
+  manifest: "MANIFEST_INVALID",
+};
+
 /** The registry error a domain error is answered with; `headers` are the handler's (Range ...). */
 export function fromDomain(err: DomainError, headers: Record<string, string> = {}): RegistryError {
   return new RegistryError(DOMAIN_CODES[err.kind], err.message, err.detail, headers);
@@ -80,15 +91,21 @@ export class RegistryError extends Error {
   }
 }
 
-/** The one place an error becomes an HTTP response. */
+/** The registry error an error thrown anywhere is answered with; null for a bug or an outage (500). */
+export function asRegistryError(err: unknown): RegistryError | null {
+  if (err instanceof RegistryError) return err;
+  if (err instanceof DomainError) return fromDomain(err);
+  if (err instanceof OciFormatError) return new RegistryError(FORMAT_CODES[err.what], err.message);
+  return null;
+}
+
+/** The one place an error becomes an HTTP response (the OCI JSON envelope). */
 export function errorResponse(err: unknown, method = "GET"): Response {
-  const e =
-    err instanceof RegistryError
-      ? err
-      : err instanceof DomainError
-        ? fromDomain(err)
-        : new RegistryError("UNKNOWN", "internal error", undefined);
-  if (!(err instanceof RegistryError) && !(err instanceof DomainError)) console.error("unhandled error", err);
+  let e = asRegistryError(err);
+  if (!e) {
+    console.error("unhandled error", err);
+    e = new RegistryError("UNKNOWN", "internal error");
+  }
   const body = JSON.stringify({
     errors: [{ code: wireCode[e.code] ?? e.code, message: e.message, detail: e.detail ?? null }],
   });

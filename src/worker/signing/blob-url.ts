@@ -7,7 +7,8 @@
  */
 import { DomainError } from "../domain-errors";
 import type { Digest } from "../../oci/grammar";
-import { base64url, hmacSha256, timingSafeEqual } from "./hmac";
+import { base64url } from "../../oci/encoding";
+import { hmacSha256, timingSafeEqual } from "./hmac";
 
 export const SIGNED_BLOB_PREFIX = "/_wharf/blobs/";
 
