@@ -113,7 +113,7 @@ describe("the interleaving that lost a tag's reverse-index entry", () => {
 
   it("a failed mutation does not stop the queue", async () => {
     const repo = new RepositoryMutations(new ManifestStore(env.BUCKET));
-    await expect(repo.deleteTag("race/fail", "nope")).rejects.toMatchObject({ code: "MANIFEST_UNKNOWN" });
+    await expect(repo.deleteTag("race/fail", "nope")).rejects.toMatchObject({ kind: "MANIFEST_UNKNOWN" });
     const a = manifest("after failure");
     await repo.putManifest("race/fail", (await digestOf(a)).toString(), a, OCI_INDEX, "t");
     expect(await entryOf("race/fail", "t")).toMatchObject({ entry: true });

@@ -38,13 +38,16 @@
  * R2 has `onlyIf` on put but not on delete, so neither the clean-up of step 2 nor the tag deletes of step 4
  * can be made conditional, and the PUT-against-DELETE race of step 3 needs a re-check and repair loop.
  * The object costs one RPC per mutation and serialises mutations per repository only.
+ *
+ * Errors: storage's DomainErrors (no such tag or manifest) cross the RPC boundary as plain values and are
+ * thrown again on the Worker's side, where errors.ts maps them to OCI codes.
  */
-import { RegistryError, type WireError } from "../errors";
+import { DomainError, type PlainDomainError } from "../domain-errors";
 import { type Digest, parseDigest } from "../../oci/grammar";
 import { parseManifest } from "../../oci/manifest";
 import type { ManifestStore } from "../storage/manifests";
 
-export type MutationResult<T> = { ok: true; value: T } | { ok: false; error: WireError };
+export type MutationResult<T> = { ok: true; value: T } | { ok: false; error: PlainDomainError };
 
 export class RepositoryMutations {
   private queue: Promise<unknown> = Promise.resolve();
@@ -77,17 +80,17 @@ export class RepositoryMutations {
   }
 }
 
-/** Carry a RegistryError across the RPC boundary as a plain value. */
+/** Carry a DomainError (no such tag or manifest) across the RPC boundary as a plain value. */
 export async function toResult<T>(p: Promise<T>): Promise<MutationResult<T>> {
   try {
     return { ok: true, value: await p };
   } catch (err) {
-    if (err instanceof RegistryError) return { ok: false, error: err.toWire() };
+    if (err instanceof DomainError) return { ok: false, error: err.toPlain() };
     throw err;
   }
 }
 
 export function unwrap<T>(r: MutationResult<T>): T {
   if (r.ok) return r.value;
-  throw RegistryError.fromWire(r.error);
+  throw DomainError.fromPlain(r.error);
 }

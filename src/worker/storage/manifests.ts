@@ -10,7 +10,7 @@
  * Only the repository's Durable Object (src/worker/repository/, protocol in its header) calls them, one at
  * a time; everything else mutates manifests and tags through `Repositories`. Reads need no guard.
  */
-import { RegistryError } from "../errors";
+import { DomainError } from "../domain-errors";
 import { type Digest, parseDigest } from "../../oci/grammar";
 import type { ManifestFacts } from "../../oci/manifest";
 import { listKeys, listNames, type Page } from "./listing";
@@ -91,7 +91,7 @@ export class ManifestStore {
   /** Remove a tag; returns the digest it pointed at. */
   async deleteTag(name: string, tag: string): Promise<Digest> {
     const digest = await this.resolveTag(name, tag);
-    if (!digest) throw new RegistryError("MANIFEST_UNKNOWN", `tag ${tag} not found in ${name}`);
+    if (!digest) throw new DomainError("MANIFEST_UNKNOWN", `tag ${tag} not found in ${name}`);
     await this.bucket.delete([paths.tag(name, tag), paths.tagged(name, digest, tag)]);
     return digest;
   }
@@ -99,7 +99,7 @@ export class ManifestStore {
   /** Delete a revision, every tag that points at it, and its referrer entry. */
   async deleteManifest(name: string, digest: Digest): Promise<void> {
     const obj = await this.bucket.head(paths.manifest(name, digest));
-    if (!obj) throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${digest} not found in ${name}`);
+    if (!obj) throw new DomainError("MANIFEST_UNKNOWN", `manifest ${digest} not found in ${name}`);
     for await (const keys of listKeys(this.bucket, paths.taggedPrefix(name, digest))) {
       for (const key of keys) {
         const tag = key.slice(paths.taggedPrefix(name, digest).length);

@@ -1,13 +1,13 @@
 /** Manifest GET/HEAD by tag or digest, PUT (validate → store → tag), DELETE by tag or digest. */
 import { MAX_MANIFEST_BYTES } from "../../config";
 import { RegistryError } from "../../errors";
-import { digestOf, isDigest, isValidTag, parseReference, type Reference } from "../../../oci/grammar";
+import { digestOf, isDigest, isValidTag, type ManifestReference, parseManifestReference } from "../../../oci/grammar";
 import type { ManifestContent, ManifestInfo } from "../../storage/manifests";
 import { parseManifest } from "../../../oci/manifest";
 import { baseMediaType } from "../../../oci/media-types";
 import { readBodyLimited } from "../body";
 import { notModified } from "../conditional";
-import { checkReferences } from "../../storage/references";
+import { checkReferences } from "../references";
 import type { Handler } from "../context";
 
 export const getManifest: Handler = async (c) => {
@@ -35,7 +35,7 @@ export const getManifest: Handler = async (c) => {
 };
 
 export const putManifest: Handler = async (c) => {
-  const ref = parseReference(c.params.reference);
+  const ref = parseManifestReference(c.params.reference);
   const bytes = await readBodyLimited(c.request, MAX_MANIFEST_BYTES, () => tooLarge(MAX_MANIFEST_BYTES));
   const digest = await digestOf(bytes, ref.digest?.algorithm ?? "sha256");
   if (ref.digest && ref.digest.toString() !== digest.toString()) {
@@ -72,11 +72,11 @@ export const deleteManifest: Handler = async (c) => {
  * so it names a manifest that does not exist: 404 MANIFEST_UNKNOWN (what the conformance suite asks of
  * GET and HEAD), while a PUT to it stays 400 TAG_INVALID. A malformed digest stays 400 DIGEST_INVALID.
  */
-function existingReference(raw: string): Reference {
+function existingReference(raw: string): ManifestReference {
   if (!isDigest(raw) && !isValidTag(raw)) {
     throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${truncate(raw)} unknown: not a valid tag`, { tag: truncate(raw) });
   }
-  return parseReference(raw);
+  return parseManifestReference(raw);
 }
 
 const truncate = (s: string) => (s.length > 80 ? `${s.slice(0, 80)}...` : s);
