@@ -38,9 +38,6 @@
  * R2 has `onlyIf` on put but not on delete, so neither the clean-up of step 2 nor the tag deletes of step 4
  * can be made conditional, and the PUT-against-DELETE race of step 3 needs a re-check and repair loop.
  * The object costs one RPC per mutation and serialises mutations per repository only.
- *
- * Errors: storage's DomainErrors (no such tag or manifest) cross the RPC boundary as plain values and are
- * thrown again on the Worker's side, where errors.ts maps them to OCI codes.
  */
 import { DomainError, type PlainDomainError } from "../domain-errors";
 import { type Digest, parseDigest } from "../../oci/grammar";
@@ -80,7 +77,7 @@ export class RepositoryMutations {
   }
 }
 
-/** Carry a DomainError (no such tag or manifest) across the RPC boundary as a plain value. */
+/** Carry a DomainError across the RPC boundary as a plain value. */
 export async function toResult<T>(p: Promise<T>): Promise<MutationResult<T>> {
   try {
     return { ok: true, value: await p };

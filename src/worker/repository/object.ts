@@ -1,7 +1,7 @@
 /**
  * Repository: the Durable Object, one per repository name, through which every tag and manifest
  * mutation of that repository passes (protocol: mutations.ts). It keeps no state of its own; R2 holds
- * everything. RPC methods return plain results so RegistryErrors reach the Worker with their codes.
+ * everything. RPC methods return plain results so DomainErrors reach the Worker with their kinds.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../config";
