@@ -23,6 +23,7 @@ import { machine, summarize } from "./lib/report.mjs";
 import { startDistribution, startFloor, startWharf } from "./lib/servers.mjs";
 import { loadWorkload, scaleWorkload, SKOPEO, transferWorkload } from "./lib/workloads.mjs";
 import { wharfCli } from "./lib/wharf-cli.mjs";
+import { snapshotCheckout } from "./lib/snapshot.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 process.chdir(root);
@@ -65,17 +66,19 @@ try {
     if (opts.images.includes("big")) images.big = { ...buildRandomImage(join(work, "big"), 1, plan.bigBytes), label: `1 layer of ${plan.bigBytes / 2 ** 20} MiB` };
   }
   log("starting servers");
-  const [wharf, distribution, floor] = await Promise.all([startWharf(root), startDistribution(), startFloor(root)]);
+  // Servers and CLI run from a frozen copy of the checkout (see lib/snapshot.mjs: edits reload wrangler dev).
+  const code = snapshotCheckout(root);
+  const [wharf, distribution, floor] = await Promise.all([startWharf(code), startDistribution(), startFloor(code)]);
   servers.push(wharf, distribution, floor);
   log(`wharf ${wharf.url}, distribution ${distribution.url}, floor ${floor.url}`);
   const registries = [wharf, distribution];
 
   if (opts.only.includes("transfer")) {
     const clients = [SKOPEO];
-    const cli = wharfCli(root);
+    const cli = wharfCli(code);
     if (cli) clients.push(cli);
     else log("wharf CLI not found (bin/wharf.mjs): its push/pull rows are skipped");
-    samples.push(...(await transferWorkload({ registries, floor, images, rounds: plan.rounds, clients })));
+    samples.push(...(await transferWorkload({ registries, floor, images, rounds: plan.rounds, clients, work })));
   }
   if (opts.only.includes("load")) {
     samples.push(...(await loadWorkload({ registries, floor, rounds: plan.rounds, connections: plan.connections, seconds: plan.loadSeconds })));

@@ -84,6 +84,22 @@ export function summarize({ samples, images, plan, machine: m, date }) {
   if (clients.length && !clients.includes("wharf-cli")) P("| wharf CLI | | not measured: bin/wharf.mjs was not in this checkout | | | | |");
   P("");
 
+  const storedRows = [];
+  for (const client of clients) {
+    for (const key of Object.keys(images)) {
+      const kinds = [...new Set(pick(samples, { workload: "transfer", case: key, client, server: "wharf", op: "pull" }).map((s) => s.stored).filter(Boolean))];
+      if (kinds.length) storedRows.push(`| ${client} | ${key} | ${kinds.join("; ")} |`);
+    }
+  }
+  if (storedRows.length) {
+    P("How Wharf stored the blobs each measured pull read (from the R2 simulator's database; every round and client pushes content no registry held before, so each pull reads what that push stored; share of the image's bytes):");
+    P("");
+    P("| client | image | stored as |");
+    P("|---|---|---|");
+    for (const r of storedRows) P(r);
+    P("");
+  }
+
   if (cpuRows.length) {
     P("CPU seconds (user + system) the server's processes used during the same operations: less sensitive than wall time to other load on a shared machine. Wharf counts our node front, wrangler's node processes and both workerd processes; the floor its wrangler and workerd.");
     P("");

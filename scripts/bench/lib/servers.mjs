@@ -39,6 +39,7 @@ function serverHandle(name, kind, port, server, dir) {
     name,
     kind,
     port,
+    dataDir: dir,
     host: `127.0.0.1:${port}`,
     url: `http://127.0.0.1:${port}`,
     pid: server.pid,

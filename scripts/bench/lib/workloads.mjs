@@ -4,10 +4,13 @@
  * and returns raw samples: { workload, case, server, round, ...figures }.
  */
 import { measure, OCI_MANIFEST } from "./load.mjs";
-import { sampleRss } from "./procs.mjs";
+import { removeDir, sampleRss } from "./procs.mjs";
 import { mountBlob, putManifest, seedTinyImage, walk } from "./registry-api.mjs";
 import { memoryGroup } from "./servers.mjs";
 import { floorGet, floorPut, pool, skopeoPull, skopeoPush } from "./transfer.mjs";
+import { imageVariant } from "./images.mjs";
+import { describeStorage, storedAs } from "./stored-as.mjs";
+import { join } from "node:path";
 
 const ordered = (registries, round) => (round % 2 === 0 ? registries : [...registries].reverse());
 const log = (...a) => console.error("bench:", ...a);
@@ -18,7 +21,9 @@ const log = (...a) => console.error("bench:", ...a);
 function failure(base, op, e, server) {
   const message = String(e?.message ?? e).slice(0, 2000);
   log(`FAILED ${base.client ?? ""} ${base.case} ${op} r${base.round} ${server.name}: ${message.split("\n")[0]}`);
-  return { ...base, op, failed: true, error: message, serverLog: server.log().slice(-3000) };
+  // The log's telling lines (reloads, errors), then its end.
+  const lines = server.log().split("\n").filter((l) => /reload|restart|error|exception|503|uncaught/i.test(l) && !/^\s*stack:/.test(l));
+  return { ...base, op, failed: true, error: message, serverLog: `${lines.slice(-40).join("\n")}\n---\n${server.log().slice(-3000)}` };
 }
 
 const cpuText = (cpu) => Object.entries(cpu).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ");
@@ -40,29 +45,39 @@ async function withMemory(server, fn) {
  * Workloads 1, 2 and 5: push then pull each image to a fresh repository, with skopeo (and later the wharf
  * CLI); the floor puts and gets the same blobs; memory is sampled during the pushes of the big image.
  */
-export async function transferWorkload({ registries, floor, images, rounds, clients }) {
+export async function transferWorkload({ registries, floor, images, rounds, clients, work }) {
   const samples = [];
   for (let round = 0; round < rounds; round++) {
-    for (const [key, image] of Object.entries(images)) {
-      const timeoutMs = Math.max(120_000, (image.bytes / 1e6) * 1000); // at least 1 MB/s, or it's broken
+    for (const [key, baseImage] of Object.entries(images)) {
+      const timeoutMs = Math.max(120_000, (baseImage.bytes / 1e6) * 1000); // at least 1 MB/s, or it's broken
       for (const client of clients) {
-        for (const server of ordered(registries, round)) {
-          const repo = `bench/${client.name}-${key}-r${round}`;
-          const base = { workload: "transfer", case: key, client: client.name, server: server.name, round, bytes: image.bytes };
-          let push;
-          let pull;
-          try {
-            push = await withMemory(server, () => client.push(image, server, repo, timeoutMs));
-            samples.push({ ...base, op: "push", seconds: push.seconds, memory: push.memory, cpu: push.cpu });
-            pull = await withMemory(server, () => client.pull(image, server, repo, timeoutMs));
-            samples.push({ ...base, op: "pull", seconds: pull.seconds, memory: pull.memory, cpu: pull.cpu });
-          } catch (e) {
-            samples.push(failure(base, push ? "pull" : "push", e, server));
-            continue;
+        // Content nobody pushed before, to either registry: see imageVariant.
+        const variantDir = join(work, `${key}-${client.name}-r${round}`);
+        const image = imageVariant(baseImage, variantDir, `${key}/${client.name}/${round}`);
+        try {
+          for (const server of ordered(registries, round)) {
+            const repo = `bench/${client.name}-${key}-r${round}`;
+            const base = { workload: "transfer", case: key, client: client.name, server: server.name, round, bytes: image.bytes };
+            let push;
+            let pull;
+            let stored;
+            try {
+              push = await withMemory(server, () => client.push(image, server, repo, timeoutMs));
+              if (server.kind === "wharf") stored = describeStorage(image, storedAs(server.dataDir, image.blobs.map((b) => b.digest)));
+              samples.push({ ...base, op: "push", seconds: push.seconds, memory: push.memory, cpu: push.cpu, stored });
+              pull = await withMemory(server, () => client.pull(image, server, repo, timeoutMs));
+              samples.push({ ...base, op: "pull", seconds: pull.seconds, memory: pull.memory, cpu: pull.cpu, stored });
+            } catch (e) {
+              samples.push(failure(base, push ? "pull" : "push", e, server));
+              continue;
+            }
+            log(`${client.name} ${key} r${round} ${server.name}: push ${push.seconds.toFixed(2)} s (cpu ${cpuText(push.cpu)}), pull ${pull.seconds.toFixed(2)} s (cpu ${cpuText(pull.cpu)})${stored ? `; stored as ${stored}` : ""}`);
           }
-          log(`${client.name} ${key} r${round} ${server.name}: push ${push.seconds.toFixed(2)} s (cpu ${cpuText(push.cpu)}), pull ${pull.seconds.toFixed(2)} s (cpu ${cpuText(pull.cpu)})`);
+        } finally {
+          removeDir(variantDir);
         }
       }
+      const image = baseImage;
       const base = { workload: "transfer", case: key, client: "curl", server: "floor", round, bytes: image.bytes };
       let put;
       let get;
