@@ -3,6 +3,7 @@
  * `.dev.vars`, `wrangler dev --var`, or wrangler secrets in production).
  */
 import type { AuthEnv } from "./auth/settings";
+import { DEFAULT_TTL_SECONDS as DEFAULT_CONTENT_CACHE_SECONDS } from "./cache/content-cache";
 
 /** Settings and bindings; the AUTH_* settings are described in src/worker/auth/settings.ts (AuthEnv). */
 export interface Env extends AuthEnv {
@@ -22,6 +23,8 @@ export interface Env extends AuthEnv {
   MAX_CHUNK_BYTES?: string;
   /** An upload session untouched this long is aborted by its alarm, seconds. */
   UPLOAD_SESSION_TTL_SECONDS?: string;
+  /** How long a read of content addressed by digest may be answered from cache (src/worker/cache), seconds; 0 = off. */
+  CONTENT_CACHE_SECONDS?: string;
   /** R2 S3 API credentials: when all four are set, blob GETs redirect to presigned R2 URLs. */
   R2_ACCESS_KEY_ID?: string;
   R2_SECRET_ACCESS_KEY?: string;
@@ -37,6 +40,7 @@ export interface Config {
   partSize: number;
   maxChunkBytes: number;
   sessionTtlSeconds: number;
+  contentCacheSeconds: number;
   r2Presign?: { accessKeyId: string; secretAccessKey: string; accountId: string; bucket: string };
 }
 
@@ -71,6 +75,7 @@ export function readConfig(env: Env): Config {
     partSize,
     maxChunkBytes: int(env.MAX_CHUNK_BYTES, 0),
     sessionTtlSeconds: int(env.UPLOAD_SESSION_TTL_SECONDS, 24 * 3600),
+    contentCacheSeconds: int(env.CONTENT_CACHE_SECONDS, DEFAULT_CONTENT_CACHE_SECONDS),
     r2Presign: presign,
   };
 }

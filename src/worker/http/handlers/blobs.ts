@@ -6,12 +6,16 @@ import { signBlobPath, verifyBlobSignature } from "../../signing/blob-url";
 import { presignR2Get } from "../../signing/sigv4";
 import type { Handler, RequestContext } from "../context";
 import { parseRange } from "../range";
+import { contentCache } from "../../cache/content-cache";
+
+// Cache fills that need not delay the answer (becomes the request's waitUntil with the seams).
+const later = (p: Promise<unknown>): void => void p;
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
 
 async function blobInRepo(c: RequestContext): Promise<BlobInfo> {
   const digest = parseDigest(c.params.digest);
-  const info = await c.storage.blobs.statInRepo(c.name, digest);
+  const info = await contentCache.blob(c.config.contentCacheSeconds, c.name, digest, () => c.storage.blobs.statInRepo(c.name, digest), later);
   if (!info) throw new RegistryError("BLOB_UNKNOWN", `blob ${digest} unknown to ${c.name}`, { digest: digest.toString() });
   return info;
 }
@@ -46,7 +50,10 @@ export const getBlob: Handler = async (c) => {
 export const deleteBlob: Handler = async (c) => {
   if (!c.config.deleteEnabled) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
   const digest = parseDigest(c.params.digest);
-  if (!(await c.storage.blobs.unlink(c.name, digest))) {
+  await contentCache.forgetBlob(c.name, digest);
+  const unlinked = await c.storage.blobs.unlink(c.name, digest);
+  await contentCache.forgetBlob(c.name, digest);
+  if (!unlinked) {
     throw new RegistryError("BLOB_UNKNOWN", `blob ${digest} unknown to ${c.name}`, { digest: digest.toString() });
   }
   return new Response(null, { status: 202, headers: { "Content-Length": "0" } });

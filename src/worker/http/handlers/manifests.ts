@@ -7,6 +7,10 @@ import { parseManifest } from "../../../oci/manifest";
 import { baseMediaType } from "../../../oci/media-types";
 import { readBodyLimited } from "../body";
 import type { Handler, RequestContext } from "../context";
+import { contentCache } from "../../cache/content-cache";
+
+// Cache fills that need not delay the answer (becomes the request's waitUntil with the seams).
+const later = (p: Promise<unknown>): void => void p;
 
 export const getManifest: Handler = async (c) => {
   const ref = parseReference(c.params.reference);
@@ -17,7 +21,8 @@ export const getManifest: Handler = async (c) => {
     m = head ? await store.statTag(c.name, ref.tag) : await store.getTag(c.name, ref.tag);
     if (!m) throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${ref.tag} unknown to ${c.name}`, { tag: ref.tag });
   } else {
-    m = head ? await store.stat(c.name, ref.digest) : await store.get(c.name, ref.digest);
+    const digest = ref.digest;
+    m = await contentCache.manifest(c.config.contentCacheSeconds, c.name, digest, () => store.get(c.name, digest), later);
     if (!m) throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${ref.digest} unknown to ${c.name}`, { digest: ref.digest.toString() });
   }
   const headers = new Headers({
@@ -27,7 +32,7 @@ export const getManifest: Handler = async (c) => {
     ETag: `"${m.digest}"`,
   });
   if (ref.digest) headers.set("Cache-Control", "public, max-age=31536000, immutable");
-  return new Response("bytes" in m ? (m as ManifestContent).bytes : null, { status: 200, headers });
+  return new Response("bytes" in m && !head ? (m as ManifestContent).bytes : null, { status: 200, headers });
 };
 
 export const putManifest: Handler = async (c) => {
@@ -53,7 +58,11 @@ export const deleteManifest: Handler = async (c) => {
   if (!c.config.deleteEnabled) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
   const ref = parseReference(c.params.reference);
   if (ref.tag !== undefined) await c.storage.manifests.deleteTag(c.name, ref.tag);
-  else await c.storage.manifests.delete(c.name, ref.digest);
+  else {
+    await contentCache.forgetManifest(c.name, ref.digest);
+    await c.storage.manifests.delete(c.name, ref.digest);
+    await contentCache.forgetManifest(c.name, ref.digest);
+  }
   return new Response(null, { status: 202, headers: { "Content-Length": "0" } });
 };
 
