@@ -90,6 +90,7 @@ const front = createServer({ noDelay: true }, (client) => {
 await new Promise((res, rej) => front.once("error", rej).listen(port, "127.0.0.1", res));
 
 console.log(`wharf: serving http://127.0.0.1:${port}/v2/ with state in ${data}`);
+console.log(`wharf: wrangler dev listens on 127.0.0.1:${internalPort} behind this front`);
 console.log(`wharf: ${authMode}`);
 const child = spawn(join(root, "node_modules", ".bin", "wrangler"), args, {
   cwd: root,

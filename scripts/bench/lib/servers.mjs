@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cleanupLater, freePort, removeDir, startGroup } from "./procs.mjs";
 
-const WRANGLER_ENV = { WRANGLER_SEND_METRICS: "false", WHARF_LOG_LEVEL: "warn", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+// Log level "log": no request lines (as distribution's access log is off), but wrangler's reload notices stay in the log.
+const WRANGLER_ENV = { WRANGLER_SEND_METRICS: "false", WHARF_LOG_LEVEL: "log", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 
 /**
  * Each `wrangler dev` gets its own dev registry folder. The default (~/.config/.wrangler/registry) is
@@ -105,7 +106,7 @@ export async function startFloor(root) {
   const server = startGroup(
     join(root, "node_modules", ".bin", "wrangler"),
     ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", dir, "--inspector-port", String(inspector),
-      "--show-interactive-dev-session=false", "--log-level", "warn", "--config", join(floorDir, "wrangler.toml")],
+      "--show-interactive-dev-session=false", "--log-level", "log", "--config", join(floorDir, "wrangler.toml")],
     { cwd: floorDir, env: { ...process.env, ...WRANGLER_ENV, ...privateRegistry(dir) } },
   );
   const h = serverHandle("floor", "floor", port, server, dir);
