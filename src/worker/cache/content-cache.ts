@@ -29,7 +29,6 @@ import type { Digest } from "../../oci/grammar";
 import type { BlobInfo } from "../storage/blobs";
 import type { ManifestContent } from "../storage/manifests";
 
-export const DEFAULT_TTL_SECONDS = 5;
 const MAX_ENTRIES = 4096;
 const MAX_BYTES = 16 * 1024 * 1024;
 const MAX_ENTRY_BYTES = 1024 * 1024;

@@ -9,9 +9,6 @@ import { readBodyLimited } from "../body";
 import type { Handler, RequestContext } from "../context";
 import { contentCache } from "../../cache/content-cache";
 
-// Cache fills that need not delay the answer (becomes the request's waitUntil with the seams).
-const later = (p: Promise<unknown>): void => void p;
-
 export const getManifest: Handler = async (c) => {
   const ref = parseReference(c.params.reference);
   const head = c.request.method === "HEAD";
@@ -22,7 +19,7 @@ export const getManifest: Handler = async (c) => {
     if (!m) throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${ref.tag} unknown to ${c.name}`, { tag: ref.tag });
   } else {
     const digest = ref.digest;
-    m = await contentCache.manifest(c.config.contentCacheSeconds, c.name, digest, () => store.get(c.name, digest), later);
+    m = await contentCache.manifest(c.settings.CONTENT_CACHE_SECONDS, c.name, digest, () => store.get(c.name, digest), (p) => c.waitUntil(p));
     if (!m) throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${ref.digest} unknown to ${c.name}`, { digest: ref.digest.toString() });
   }
   const headers = new Headers({
@@ -51,17 +48,21 @@ export const putManifest: Handler = async (c) => {
     "Content-Length": "0",
   };
   if (facts.subject) headers["OCI-Subject"] = facts.subject.toString();
+  c.events.emit({ action: "push", repository: c.name, digest: digest.toString(), mediaType: facts.mediaType, size: bytes.length, tag: ref.tag });
   return new Response(null, { status: 201, headers });
 };
 
 export const deleteManifest: Handler = async (c) => {
-  if (!c.config.deleteEnabled) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
+  if (!c.settings.DELETE_ENABLED) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
   const ref = parseReference(c.params.reference);
-  if (ref.tag !== undefined) await c.storage.manifests.deleteTag(c.name, ref.tag);
-  else {
+  if (ref.tag !== undefined) {
+    const digest = await c.storage.manifests.deleteTag(c.name, ref.tag);
+    c.events.emit({ action: "delete", repository: c.name, digest: digest.toString(), tag: ref.tag });
+  } else {
     await contentCache.forgetManifest(c.name, ref.digest);
     await c.storage.manifests.delete(c.name, ref.digest);
     await contentCache.forgetManifest(c.name, ref.digest);
+    c.events.emit({ action: "delete", repository: c.name, digest: ref.digest.toString() });
   }
   return new Response(null, { status: 202, headers: { "Content-Length": "0" } });
 };
