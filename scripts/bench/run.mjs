@@ -4,7 +4,7 @@
  *
  *   --quick            1 round, smaller images and lists, 2 s load runs (for development)
  *   --rounds N         rounds of every measurement (default 3; medians are reported)
- *   --only a,b         workloads to run: transfer, load, scale (default all)
+ *   --only a,b         workloads to run: transfer, load, scale, pull (default all)
  *   --images a,b       images for the transfer workload: small, medium, big (default all)
  *   --readme           also replace the Benchmark section of README.md with this run's table
  *
@@ -21,7 +21,7 @@ import { buildFilesystemImage, buildRandomImage, MEDIUM_DIRS } from "./lib/image
 import { cleanupLater, removeDir } from "./lib/procs.mjs";
 import { machine, summarize } from "./lib/report.mjs";
 import { startDistribution, startFloor, startWharf } from "./lib/servers.mjs";
-import { loadWorkload, scaleWorkload, SKOPEO, transferWorkload } from "./lib/workloads.mjs";
+import { loadWorkload, multipartPullWorkload, scaleWorkload, SKOPEO, transferWorkload } from "./lib/workloads.mjs";
 import { wharfCli } from "./lib/wharf-cli.mjs";
 import { snapshotCheckout } from "./lib/snapshot.mjs";
 
@@ -29,7 +29,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 process.chdir(root);
 
 function parseArgs(argv) {
-  const o = { quick: false, rounds: undefined, only: ["transfer", "load", "scale"], images: ["small", "medium", "big"], readme: false };
+  const o = { quick: false, rounds: undefined, only: ["transfer", "load", "scale", "pull"], images: ["small", "medium", "big"], readme: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--quick") o.quick = true;
@@ -82,6 +82,13 @@ try {
   }
   if (opts.only.includes("load")) {
     samples.push(...(await loadWorkload({ registries, floor, rounds: plan.rounds, connections: plan.connections, seconds: plan.loadSeconds })));
+  }
+  if (opts.only.includes("pull")) {
+    // A second Wharf with redirects off: its blob GET streams the bytes itself.
+    const direct = await startWharf(code, { BLOB_REDIRECT: "false" });
+    servers.push(direct);
+    const wharfs = [["Wharf: GET, 307, signed blob route (redirects on)", wharf], ["Wharf: GET streamed (BLOB_REDIRECT=false)", direct]];
+    samples.push(...(await multipartPullWorkload({ wharfs, floor, rounds: plan.rounds, bytes: plan.bigBytes, work })));
   }
   if (opts.only.includes("scale")) {
     samples.push(...(await scaleWorkload({ registries, rounds: plan.rounds, tags: plan.tags, repos: plan.repos })));

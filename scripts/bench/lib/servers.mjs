@@ -53,7 +53,26 @@ function serverHandle(name, kind, port, server, dir) {
 }
 
 /** Wharf as `npm start` runs it. Wrangler's request log is off (warn level), as distribution's access log is. */
-export async function startWharf(root, env = {}) {
+export function startWharf(root, env = {}) {
+  return retryPortClash(() => startWharfOnce(root, env));
+}
+
+/**
+ * A port from freePort is free when picked, not when the server binds it: wrangler's own processes bind
+ * ports the OS picks meanwhile, and now and then one is ours ("Address already in use"). Start again on
+ * another port then.
+ */
+async function retryPortClash(start) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (e) {
+      if (attempt >= 3 || !/Address already in use|EADDRINUSE/.test(String(e?.message))) throw e;
+    }
+  }
+}
+
+async function startWharfOnce(root, env) {
   const dir = cleanupLater(mkdtempSync(join(tmpdir(), "wharf-bench-wharf-")));
   const port = await freePort();
   const server = startGroup(process.execPath, [join(root, "scripts", "start.mjs")], {
@@ -62,6 +81,8 @@ export async function startWharf(root, env = {}) {
   });
   const h = serverHandle("wharf", "wharf", port, server, dir);
   await waitReady(`${h.url}/v2/`, server, "wharf");
+  const inner = /wrangler dev listens on 127\.0\.0\.1:(\d+)/.exec(server.log());
+  if (inner) h.innerUrl = `http://127.0.0.1:${inner[1]}`;
   return h;
 }
 
@@ -98,7 +119,11 @@ export async function startDistribution() {
 }
 
 /** The floor: bench/floor's 10-line Worker (PUT /x → R2 put, GET /x → R2 get) under `wrangler dev`. */
-export async function startFloor(root) {
+export function startFloor(root) {
+  return retryPortClash(() => startFloorOnce(root));
+}
+
+async function startFloorOnce(root) {
   const dir = cleanupLater(mkdtempSync(join(tmpdir(), "wharf-bench-floor-")));
   const port = await freePort();
   const inspector = await freePort();
