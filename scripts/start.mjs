@@ -89,7 +89,6 @@ const front = createServer({ noDelay: true }, (client) => {
 await new Promise((res, rej) => front.once("error", rej).listen(port, "127.0.0.1", res));
 
 console.log(`wharf: serving http://127.0.0.1:${port}/v2/ with state in ${data}`);
-console.log(`wharf: wrangler dev listens on 127.0.0.1:${internalPort} behind this front`);
 console.log(`wharf: ${authMode}`);
 
 // A free port is only free when we looked: another process can take it before wrangler binds it
@@ -105,6 +104,7 @@ function startWrangler(attempt) {
       "--inspector-port", String(await freePort()), "--show-interactive-dev-session=false", "--log-level", process.env.WHARF_LOG_LEVEL || "info",
     ];
     for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
+    console.log(`wharf: wrangler dev listens on 127.0.0.1:${internalPort} behind this front`);
     child = spawn(join(root, "node_modules", ".bin", "wrangler"), args, {
       cwd: root,
       stdio: ["ignore", "pipe", "pipe"],

@@ -81,7 +81,7 @@ async function startWharfOnce(root, env) {
   });
   const h = serverHandle("wharf", "wharf", port, server, dir);
   await waitReady(`${h.url}/v2/`, server, "wharf");
-  const inner = /wrangler dev listens on 127\.0\.0\.1:(\d+)/.exec(server.log());
+  const inner = [...server.log().matchAll(/wrangler dev listens on 127\.0\.0\.1:(\d+)/g)].pop(); // the last start's
   if (inner) h.innerUrl = `http://127.0.0.1:${inner[1]}`;
   return h;
 }
