@@ -68,6 +68,25 @@ export function text<T extends string | undefined>(dflt: T, doc: string, o: Opti
   };
 }
 
+/** An origin, `scheme://host[:port]` with nothing after it. */
+export function origin(doc: string, o: Options = {}): SettingSpec<string | undefined> {
+  return {
+    ...text(undefined, doc, o),
+    parse(raw) {
+      let u: URL;
+      try {
+        u = new URL(raw.trim());
+      } catch {
+        throw new Error(`expects an origin such as http://127.0.0.1:8787, got ${JSON.stringify(raw)}`);
+      }
+      if (!/^https?:$/.test(u.protocol) || u.origin !== raw.trim().replace(/\/$/, "")) {
+        throw new Error(`expects an origin such as http://127.0.0.1:8787 (no path), got ${JSON.stringify(raw)}`);
+      }
+      return u.origin;
+    },
+  };
+}
+
 export function list(doc: string, o: Options = {}): SettingSpec<readonly string[]> {
   return {
     kind: "list", default: [], defaultText: o.defaultText ?? "empty", secret: !!o.secret, doc,
@@ -97,6 +116,9 @@ export const SETTINGS = {
   BLOB_REDIRECT: flag(true, "blob GETs answer 307 to a signed URL; `false` streams bytes from the Worker"),
   BLOB_URL_SECRET: text(undefined, "HMAC key of the Worker's own signed blob URLs (`/_wharf/blobs/...`)", {
     secret: true, defaultText: "made per data folder by `npm start`",
+  }),
+  BLOB_URL_ORIGIN: origin("where the Worker's own signed blob URLs point (`http://host:port`); unset: the origin the request came to", {
+    defaultText: "unset (`npm start`: wrangler's own port, so blob bytes skip its TCP front)",
   }),
   BLOB_URL_TTL_SECONDS: integer(900, "signed URLs are cut on windows of this size and live 1-2 windows", { min: 1 }),
   R2_ACCESS_KEY_ID: text(undefined, "R2 S3 API access key id; with the other three R2_* set, blob GETs redirect to presigned R2 URLs"),

@@ -83,7 +83,7 @@ async function signedLocation(c: RequestContext, info: BlobInfo): Promise<string
     return presignR2Get(presign, info.dataKey, 2 * ttl, new Date(windowStart * 1000));
   }
   if (!c.settings.BLOB_URL_SECRET) return null;
-  return new URL(await signBlobPath(c.settings.BLOB_URL_SECRET, info.digest, ttl), c.url).toString();
+  return new URL(await signBlobPath(c.settings.BLOB_URL_SECRET, info.digest, ttl), c.settings.BLOB_URL_ORIGIN ?? c.url).toString();
 }
 
 /** Stream a blob's bytes: 200, or 206 for a satisfiable Range. */
