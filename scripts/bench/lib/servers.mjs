@@ -11,6 +11,9 @@ import { cleanupLater, freePort, removeDir, startGroup } from "./procs.mjs";
 
 // Log level "log": no request lines (as distribution's access log is off), but wrangler's reload notices stay in the log.
 const WRANGLER_ENV = { WRANGLER_SEND_METRICS: "false", WHARF_LOG_LEVEL: "log", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+// Wharf's own per-request JSON log line is an access log too: off, like distribution's (wrangler's node
+// process would otherwise print one line per request, at a cost the registry itself does not have).
+const WHARF_ENV = { LOG_REQUESTS: "false" };
 
 /**
  * Each `wrangler dev` gets its own dev registry folder. The default (~/.config/.wrangler/registry) is
@@ -77,7 +80,7 @@ async function startWharfOnce(root, env) {
   const port = await freePort();
   const server = startGroup(process.execPath, [join(root, "scripts", "start.mjs")], {
     cwd: root,
-    env: { ...process.env, ...WRANGLER_ENV, ...privateRegistry(dir), ...env, PORT: String(port), WHARF_DATA: dir },
+    env: { ...process.env, ...WRANGLER_ENV, ...WHARF_ENV, ...privateRegistry(dir), ...env, PORT: String(port), WHARF_DATA: dir },
   });
   const h = serverHandle("wharf", "wharf", port, server, dir);
   await waitReady(`${h.url}/v2/`, server, "wharf");
