@@ -85,13 +85,20 @@ try {
   }
   if (opts.only.includes("pull")) {
     // A second Wharf with redirects off: its blob GET streams the bytes itself.
-    const direct = await startWharf(code, { BLOB_REDIRECT: "false" });
+    // Its own copy of the code: two `wrangler dev` in one folder share its .wrangler/ build output.
+    const direct = await startWharf(snapshotCheckout(root), { BLOB_REDIRECT: "false" });
     servers.push(direct);
     const wharfs = [["Wharf: GET, 307, signed blob route (redirects on)", wharf], ["Wharf: GET streamed (BLOB_REDIRECT=false)", direct]];
     samples.push(...(await multipartPullWorkload({ wharfs, floor, rounds: plan.rounds, bytes: plan.bigBytes, work })));
   }
   if (opts.only.includes("scale")) {
-    samples.push(...(await scaleWorkload({ registries, rounds: plan.rounds, tags: plan.tags, repos: plan.repos })));
+    try {
+      samples.push(...(await scaleWorkload({ registries, rounds: plan.rounds, tags: plan.tags, repos: plan.repos })));
+    } catch (e) {
+      // Record it and still write the report of everything measured before.
+      log(`FAILED scale: ${String(e?.message ?? e).split("\n")[0]}`);
+      samples.push({ workload: "scale", case: "seeding and walks", server: "wharf", round: 0, op: "scale", failed: true, error: String(e?.message ?? e).slice(0, 2000) });
+    }
   }
 } finally {
   await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
