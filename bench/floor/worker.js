@@ -1,8 +1,13 @@
 // PUT /<key> streams the request body into R2; GET /<key> streams the object back. Nothing else.
+// PUT /<key>?part=<bytes> stores the body as a multipart object of parts of that size instead (the way a
+// chunked push is stored), so the benchmark can tell the R2 simulator's multipart read cost from Wharf's.
 export default {
   async fetch(request, env) {
-    const key = new URL(request.url).pathname.slice(1);
+    const url = new URL(request.url);
+    const key = url.pathname.slice(1);
     if (request.method === "PUT") {
+      const part = Number(url.searchParams.get("part") || 0);
+      if (part > 0) return new Response(String(await putMultipart(env.BUCKET, key, request.body, part)));
       const obj = await env.BUCKET.put(key, request.body);
       return new Response(String(obj.size));
     }
@@ -10,3 +15,29 @@ export default {
     return obj ? new Response(obj.body, { headers: { "Content-Length": String(obj.size) } }) : new Response("ok");
   },
 };
+
+async function putMultipart(bucket, key, body, partSize) {
+  const mp = await bucket.createMultipartUpload(key);
+  const parts = [];
+  let buf = new Uint8Array(partSize);
+  let fill = 0;
+  let size = 0;
+  const flush = async () => {
+    parts.push(await mp.uploadPart(parts.length + 1, buf.subarray(0, fill)));
+    buf = new Uint8Array(partSize);
+    fill = 0;
+  };
+  for await (let chunk of body) {
+    size += chunk.byteLength;
+    while (chunk.byteLength > 0) {
+      const n = Math.min(chunk.byteLength, partSize - fill);
+      buf.set(chunk.subarray(0, n), fill);
+      fill += n;
+      chunk = chunk.subarray(n);
+      if (fill === partSize) await flush();
+    }
+  }
+  if (fill > 0 || parts.length === 0) await flush();
+  await mp.complete(parts);
+  return size;
+}

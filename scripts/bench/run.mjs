@@ -4,7 +4,7 @@
  *
  *   --quick            1 round, smaller images and lists, 2 s load runs (for development)
  *   --rounds N         rounds of every measurement (default 3; medians are reported)
- *   --only a,b         workloads to run: transfer, load, scale (default all)
+ *   --only a,b         workloads to run: transfer, load, scale, pull (default all)
  *   --images a,b       images for the transfer workload: small, medium, big (default all)
  *   --readme           also replace the Benchmark section of README.md with this run's table
  *
@@ -21,14 +21,15 @@ import { buildFilesystemImage, buildRandomImage, MEDIUM_DIRS } from "./lib/image
 import { cleanupLater, removeDir } from "./lib/procs.mjs";
 import { machine, summarize } from "./lib/report.mjs";
 import { startDistribution, startFloor, startWharf } from "./lib/servers.mjs";
-import { loadWorkload, scaleWorkload, SKOPEO, transferWorkload } from "./lib/workloads.mjs";
+import { loadWorkload, multipartPullWorkload, scaleWorkload, SKOPEO, transferWorkload } from "./lib/workloads.mjs";
 import { wharfCli } from "./lib/wharf-cli.mjs";
+import { snapshotCheckout } from "./lib/snapshot.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 process.chdir(root);
 
 function parseArgs(argv) {
-  const o = { quick: false, rounds: undefined, only: ["transfer", "load", "scale"], images: ["small", "medium", "big"], readme: false };
+  const o = { quick: false, rounds: undefined, only: ["transfer", "load", "scale", "pull"], images: ["small", "medium", "big"], readme: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--quick") o.quick = true;
@@ -65,23 +66,39 @@ try {
     if (opts.images.includes("big")) images.big = { ...buildRandomImage(join(work, "big"), 1, plan.bigBytes), label: `1 layer of ${plan.bigBytes / 2 ** 20} MiB` };
   }
   log("starting servers");
-  const [wharf, distribution, floor] = await Promise.all([startWharf(root), startDistribution(), startFloor(root)]);
+  // Servers and CLI run from a frozen copy of the checkout (see lib/snapshot.mjs: edits reload wrangler dev).
+  const code = snapshotCheckout(root);
+  const [wharf, distribution, floor] = await Promise.all([startWharf(code), startDistribution(), startFloor(code)]);
   servers.push(wharf, distribution, floor);
   log(`wharf ${wharf.url}, distribution ${distribution.url}, floor ${floor.url}`);
   const registries = [wharf, distribution];
 
   if (opts.only.includes("transfer")) {
     const clients = [SKOPEO];
-    const cli = wharfCli(root);
+    const cli = wharfCli(code);
     if (cli) clients.push(cli);
     else log("wharf CLI not found (bin/wharf.mjs): its push/pull rows are skipped");
-    samples.push(...(await transferWorkload({ registries, floor, images, rounds: plan.rounds, clients })));
+    samples.push(...(await transferWorkload({ registries, floor, images, rounds: plan.rounds, clients, work })));
   }
   if (opts.only.includes("load")) {
     samples.push(...(await loadWorkload({ registries, floor, rounds: plan.rounds, connections: plan.connections, seconds: plan.loadSeconds })));
   }
+  if (opts.only.includes("pull")) {
+    // A second Wharf with redirects off: its blob GET streams the bytes itself.
+    // Its own copy of the code: two `wrangler dev` in one folder share its .wrangler/ build output.
+    const direct = await startWharf(snapshotCheckout(root), { BLOB_REDIRECT: "false" });
+    servers.push(direct);
+    const wharfs = [["Wharf: GET, 307, signed blob route (redirects on)", wharf], ["Wharf: GET streamed (BLOB_REDIRECT=false)", direct]];
+    samples.push(...(await multipartPullWorkload({ wharfs, floor, rounds: plan.rounds, bytes: plan.bigBytes, work })));
+  }
   if (opts.only.includes("scale")) {
-    samples.push(...(await scaleWorkload({ registries, rounds: plan.rounds, tags: plan.tags, repos: plan.repos })));
+    try {
+      samples.push(...(await scaleWorkload({ registries, rounds: plan.rounds, tags: plan.tags, repos: plan.repos })));
+    } catch (e) {
+      // Record it and still write the report of everything measured before.
+      log(`FAILED scale: ${String(e?.message ?? e).split("\n")[0]}`);
+      samples.push({ workload: "scale", case: "seeding and walks", server: "wharf", round: 0, op: "scale", failed: true, error: String(e?.message ?? e).slice(0, 2000) });
+    }
   }
 } finally {
   await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));

@@ -68,6 +68,25 @@ export function text<T extends string | undefined>(dflt: T, doc: string, o: Opti
   };
 }
 
+/** An origin, `scheme://host[:port]` with nothing after it. */
+export function origin(doc: string, o: Options = {}): SettingSpec<string | undefined> {
+  return {
+    ...text(undefined, doc, o),
+    parse(raw) {
+      let u: URL;
+      try {
+        u = new URL(raw.trim());
+      } catch {
+        throw new Error(`expects an origin such as http://127.0.0.1:8787, got ${JSON.stringify(raw)}`);
+      }
+      if (!/^https?:$/.test(u.protocol) || u.origin !== raw.trim().replace(/\/$/, "")) {
+        throw new Error(`expects an origin such as http://127.0.0.1:8787 (no path), got ${JSON.stringify(raw)}`);
+      }
+      return u.origin;
+    },
+  };
+}
+
 export function list(doc: string, o: Options = {}): SettingSpec<readonly string[]> {
   return {
     kind: "list", default: [], defaultText: o.defaultText ?? "empty", secret: !!o.secret, doc,
@@ -98,6 +117,9 @@ export const SETTINGS = {
   BLOB_URL_SECRET: text(undefined, "HMAC key of the Worker's own signed blob URLs (`/_wharf/blobs/...`)", {
     secret: true, defaultText: "made per data folder by `npm start`",
   }),
+  BLOB_URL_ORIGIN: origin("where the Worker's own signed blob URLs point (`http://host:port`); unset: the origin the request came to", {
+    defaultText: "unset (`npm start`: wrangler's own port, so blob bytes skip its TCP front)",
+  }),
   BLOB_URL_TTL_SECONDS: integer(900, "signed URLs are cut on windows of this size and live 1-2 windows", { min: 1 }),
   R2_ACCESS_KEY_ID: text(undefined, "R2 S3 API access key id; with the other three R2_* set, blob GETs redirect to presigned R2 URLs"),
   R2_SECRET_ACCESS_KEY: text(undefined, "R2 S3 API secret access key", { secret: true }),
@@ -121,6 +143,7 @@ export const SETTINGS = {
   AUTH_REVOKED_TOKENS: list("ids of revoked CI tokens, comma or space separated"),
   AUTH_SERVICE: text("wharf", "`service` in challenges, audience of tokens"),
   AUTH_TOKEN_TTL_SECONDS: integer(300, "lifetime of access tokens from the token endpoint, seconds", { min: 1 }),
+  CONTENT_CACHE_SECONDS: integer(5, "manifests by digest and blob metadata may be answered from the isolate's memory and the data centre's Cache API this long after a delete elsewhere (the serving isolate forgets at once); `0` turns the cache off", { max: 3600 }),
   LOG_REQUESTS: flag(true, "one structured JSON log line per request (`wrangler tail`); `false` turns them off"),
 } satisfies Record<string, SettingSpec<unknown>>;
 

@@ -6,7 +6,7 @@
  * Random bytes keep the registries from getting any help from compression.
  */
 import { createHash, randomFillSync } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "./procs.mjs";
 
@@ -105,3 +105,60 @@ export async function buildFilesystemImage(dir, dirs, targetBytes) {
 }
 
 export const MEDIUM_DIRS = ["/usr/bin", "/usr/lib/gcc", "/usr/lib/python3.11", "/usr/share/locale", "/usr/lib/git-core", "/usr/share/vim", "/usr/share/perl"];
+
+/**
+ * A copy of an image whose every blob has a digest no other copy has, so that no registry already holds
+ * any of its content: each round and client pushes bytes nobody pushed before, and the way that push
+ * stores a blob is the way its pull reads it (the content index keeps one copy per digest, so otherwise
+ * the first client to push a digest decides how every later pull of it is stored). A gzip layer gets a
+ * new MTIME in its header (bytes 4-7: same compressed data, same uncompressed content and diff_id); any
+ * other layer gets its first 8 bytes replaced (the benchmark's raw layers are random bytes, and
+ * rootfs.diff_ids follow); the config gets a `comment`. Copied and hashed in 4 MiB pieces.
+ */
+export function imageVariant(image, dir, tag) {
+  const layout = newLayout(dir);
+  const src = (d) => join(image.layout, "blobs", ...d.split(":"));
+  const index = JSON.parse(readFileSync(join(image.layout, "index.json"), "utf8"));
+  const manifest = JSON.parse(readFileSync(src(image.manifestDigest), "utf8"));
+  const stamp = createHash("sha256").update(tag).digest();
+  const config = JSON.parse(readFileSync(src(manifest.config.digest), "utf8"));
+  const diffIds = config.rootfs?.diff_ids ?? [];
+  const layers = manifest.layers.map((l, i) => {
+    const out = copyPatched(src(l.digest), layout, (head) => {
+      if (head[0] === 0x1f && head[1] === 0x8b) stamp.copy(head, 4, i * 4 % 28, i * 4 % 28 + 4);
+      else stamp.copy(head, 0, i % 24, i % 24 + 8);
+    });
+    if (diffIds[i] === l.digest) diffIds[i] = out.digest;
+    return { ...l, ...out };
+  });
+  config.comment = `wharf bench variant ${tag}`;
+  const cfg = writeBlob(layout, Buffer.from(JSON.stringify(config)));
+  const m = writeBlob(layout, Buffer.from(JSON.stringify({ ...manifest, config: { ...manifest.config, ...cfg }, layers })));
+  const desc = index.manifests.find((d) => d.digest === image.manifestDigest);
+  writeFileSync(join(layout, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+  writeFileSync(join(layout, "index.json"), JSON.stringify({ ...index, manifests: [{ ...desc, ...m }] }));
+  return { ...describeLayout(layout), label: image.label };
+}
+
+function copyPatched(from, layout, patch) {
+  const tmp = join(layout, "blobs", "sha256", `.partial-${process.pid}`);
+  const inFd = openSync(from, "r");
+  const outFd = openSync(tmp, "w");
+  const hash = createHash("sha256");
+  const buf = Buffer.allocUnsafe(4 << 20);
+  let size = 0;
+  for (let first = true; ; first = false) {
+    const n = readSync(inFd, buf, 0, buf.length, null);
+    if (n === 0) break;
+    const piece = buf.subarray(0, n);
+    if (first && n >= 32) patch(piece);
+    hash.update(piece);
+    writeSync(outFd, piece);
+    size += n;
+  }
+  closeSync(inFd);
+  closeSync(outFd);
+  const hex = hash.digest("hex");
+  renameSync(tmp, join(layout, "blobs", "sha256", hex));
+  return { digest: `sha256:${hex}`, size };
+}

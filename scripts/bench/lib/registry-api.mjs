@@ -3,6 +3,8 @@
  * has a timeout and checks its status.
  */
 import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { Readable } from "node:stream";
 import { OCI_MANIFEST } from "./load.mjs";
 
 const TIMEOUT_MS = 30_000;
@@ -64,4 +66,25 @@ export async function walk(base, firstPath, key, maxPages = 100_000) {
     path = link ? /<([^>]+)>/.exec(link)?.[1] : null;
   }
   return { names, pages, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
+}
+
+/** Push a blob file in chunks of `chunk` bytes: POST, PATCH with Content-Range each, PUT ?digest=. */
+export async function chunkedPush(base, repo, blob, chunk, timeoutMs) {
+  const { r } = await call(`${base}/v2/${repo}/blobs/uploads/`, { method: "POST" }, [202]);
+  let loc = new URL(r.headers.get("location"), base);
+  for (let start = 0; start < blob.size; start += chunk) {
+    const end = Math.min(blob.size, start + chunk) - 1;
+    const res = await fetch(loc, {
+      method: "PATCH",
+      body: Readable.toWeb(createReadStream(blob.path, { start, end })),
+      duplex: "half",
+      headers: { "Content-Type": "application/octet-stream", "Content-Range": `${start}-${end}`, "Content-Length": String(end - start + 1) },
+      signal: AbortSignal.timeout(Math.ceil(timeoutMs)),
+    });
+    await res.arrayBuffer();
+    if (res.status !== 202) throw new Error(`PATCH ${loc}: ${res.status}`);
+    loc = new URL(res.headers.get("location"), base);
+  }
+  loc.searchParams.set("digest", blob.digest);
+  await call(loc, { method: "PUT" }, [201]);
 }

@@ -9,7 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cleanupLater, freePort, removeDir, startGroup } from "./procs.mjs";
 
-const WRANGLER_ENV = { WRANGLER_SEND_METRICS: "false", WHARF_LOG_LEVEL: "warn", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+// Log level "log": no request lines (as distribution's access log is off), but wrangler's reload notices stay in the log.
+const WRANGLER_ENV = { WRANGLER_SEND_METRICS: "false", WHARF_LOG_LEVEL: "log", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+// Wharf's own per-request JSON log line is an access log too: off, like distribution's (wrangler's node
+// process would otherwise print one line per request, at a cost the registry itself does not have).
+const WHARF_ENV = { LOG_REQUESTS: "false" };
 
 /**
  * Each `wrangler dev` gets its own dev registry folder. The default (~/.config/.wrangler/registry) is
@@ -39,6 +43,7 @@ function serverHandle(name, kind, port, server, dir) {
     name,
     kind,
     port,
+    dataDir: dir,
     host: `127.0.0.1:${port}`,
     url: `http://127.0.0.1:${port}`,
     pid: server.pid,
@@ -51,15 +56,36 @@ function serverHandle(name, kind, port, server, dir) {
 }
 
 /** Wharf as `npm start` runs it. Wrangler's request log is off (warn level), as distribution's access log is. */
-export async function startWharf(root, env = {}) {
+export function startWharf(root, env = {}) {
+  return retryPortClash(() => startWharfOnce(root, env));
+}
+
+/**
+ * A port from freePort is free when picked, not when the server binds it: wrangler's own processes bind
+ * ports the OS picks meanwhile, and now and then one is ours ("Address already in use"). Start again on
+ * another port then.
+ */
+async function retryPortClash(start) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (e) {
+      if (attempt >= 3 || !/Address already in use|EADDRINUSE/.test(String(e?.message))) throw e;
+    }
+  }
+}
+
+async function startWharfOnce(root, env) {
   const dir = cleanupLater(mkdtempSync(join(tmpdir(), "wharf-bench-wharf-")));
   const port = await freePort();
   const server = startGroup(process.execPath, [join(root, "scripts", "start.mjs")], {
     cwd: root,
-    env: { ...process.env, ...WRANGLER_ENV, ...privateRegistry(dir), ...env, PORT: String(port), WHARF_DATA: dir },
+    env: { ...process.env, ...WRANGLER_ENV, ...WHARF_ENV, ...privateRegistry(dir), ...env, PORT: String(port), WHARF_DATA: dir },
   });
   const h = serverHandle("wharf", "wharf", port, server, dir);
   await waitReady(`${h.url}/v2/`, server, "wharf");
+  const inner = [...server.log().matchAll(/wrangler dev listens on 127\.0\.0\.1:(\d+)/g)].pop(); // the last start's
+  if (inner) h.innerUrl = `http://127.0.0.1:${inner[1]}`;
   return h;
 }
 
@@ -96,7 +122,11 @@ export async function startDistribution() {
 }
 
 /** The floor: bench/floor's 10-line Worker (PUT /x → R2 put, GET /x → R2 get) under `wrangler dev`. */
-export async function startFloor(root) {
+export function startFloor(root) {
+  return retryPortClash(() => startFloorOnce(root));
+}
+
+async function startFloorOnce(root) {
   const dir = cleanupLater(mkdtempSync(join(tmpdir(), "wharf-bench-floor-")));
   const port = await freePort();
   const inspector = await freePort();
@@ -104,7 +134,7 @@ export async function startFloor(root) {
   const server = startGroup(
     join(root, "node_modules", ".bin", "wrangler"),
     ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", dir, "--inspector-port", String(inspector),
-      "--show-interactive-dev-session=false", "--log-level", "warn", "--config", join(floorDir, "wrangler.toml")],
+      "--show-interactive-dev-session=false", "--log-level", "log", "--config", join(floorDir, "wrangler.toml")],
     { cwd: floorDir, env: { ...process.env, ...WRANGLER_ENV, ...privateRegistry(dir) } },
   );
   const h = serverHandle("floor", "floor", port, server, dir);

@@ -4,10 +4,13 @@
  * and returns raw samples: { workload, case, server, round, ...figures }.
  */
 import { measure, OCI_MANIFEST } from "./load.mjs";
-import { sampleRss } from "./procs.mjs";
-import { mountBlob, putManifest, seedTinyImage, walk } from "./registry-api.mjs";
+import { removeDir, run, sampleRss } from "./procs.mjs";
+import { chunkedPush, mountBlob, putManifest, seedTinyImage, walk } from "./registry-api.mjs";
 import { memoryGroup } from "./servers.mjs";
 import { floorGet, floorPut, pool, skopeoPull, skopeoPush } from "./transfer.mjs";
+import { buildRandomImage, imageVariant } from "./images.mjs";
+import { describeStorage, storedAs } from "./stored-as.mjs";
+import { join } from "node:path";
 
 const ordered = (registries, round) => (round % 2 === 0 ? registries : [...registries].reverse());
 const log = (...a) => console.error("bench:", ...a);
@@ -18,7 +21,9 @@ const log = (...a) => console.error("bench:", ...a);
 function failure(base, op, e, server) {
   const message = String(e?.message ?? e).slice(0, 2000);
   log(`FAILED ${base.client ?? ""} ${base.case} ${op} r${base.round} ${server.name}: ${message.split("\n")[0]}`);
-  return { ...base, op, failed: true, error: message, serverLog: server.log().slice(-3000) };
+  // The log's telling lines (reloads, errors), then its end.
+  const lines = server.log().split("\n").filter((l) => /reload|restart|error|exception|503|uncaught/i.test(l) && !/^\s*stack:/.test(l));
+  return { ...base, op, failed: true, error: message, serverLog: `${lines.slice(-40).join("\n")}\n---\n${server.log().slice(-3000)}` };
 }
 
 const cpuText = (cpu) => Object.entries(cpu).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ");
@@ -40,29 +45,39 @@ async function withMemory(server, fn) {
  * Workloads 1, 2 and 5: push then pull each image to a fresh repository, with skopeo (and later the wharf
  * CLI); the floor puts and gets the same blobs; memory is sampled during the pushes of the big image.
  */
-export async function transferWorkload({ registries, floor, images, rounds, clients }) {
+export async function transferWorkload({ registries, floor, images, rounds, clients, work }) {
   const samples = [];
   for (let round = 0; round < rounds; round++) {
-    for (const [key, image] of Object.entries(images)) {
-      const timeoutMs = Math.max(120_000, (image.bytes / 1e6) * 1000); // at least 1 MB/s, or it's broken
+    for (const [key, baseImage] of Object.entries(images)) {
+      const timeoutMs = Math.max(120_000, (baseImage.bytes / 1e6) * 1000); // at least 1 MB/s, or it's broken
       for (const client of clients) {
-        for (const server of ordered(registries, round)) {
-          const repo = `bench/${client.name}-${key}-r${round}`;
-          const base = { workload: "transfer", case: key, client: client.name, server: server.name, round, bytes: image.bytes };
-          let push;
-          let pull;
-          try {
-            push = await withMemory(server, () => client.push(image, server, repo, timeoutMs));
-            samples.push({ ...base, op: "push", seconds: push.seconds, memory: push.memory, cpu: push.cpu });
-            pull = await withMemory(server, () => client.pull(image, server, repo, timeoutMs));
-            samples.push({ ...base, op: "pull", seconds: pull.seconds, memory: pull.memory, cpu: pull.cpu });
-          } catch (e) {
-            samples.push(failure(base, push ? "pull" : "push", e, server));
-            continue;
+        // Content nobody pushed before, to either registry: see imageVariant.
+        const variantDir = join(work, `${key}-${client.name}-r${round}`);
+        const image = imageVariant(baseImage, variantDir, `${key}/${client.name}/${round}`);
+        try {
+          for (const server of ordered(registries, round)) {
+            const repo = `bench/${client.name}-${key}-r${round}`;
+            const base = { workload: "transfer", case: key, client: client.name, server: server.name, round, bytes: image.bytes };
+            let push;
+            let pull;
+            let stored;
+            try {
+              push = await withMemory(server, () => client.push(image, server, repo, timeoutMs));
+              if (server.kind === "wharf") stored = describeStorage(image, storedAs(server.dataDir, image.blobs.map((b) => b.digest)));
+              samples.push({ ...base, op: "push", seconds: push.seconds, memory: push.memory, cpu: push.cpu, stored });
+              pull = await withMemory(server, () => client.pull(image, server, repo, timeoutMs));
+              samples.push({ ...base, op: "pull", seconds: pull.seconds, memory: pull.memory, cpu: pull.cpu, stored });
+            } catch (e) {
+              samples.push(failure(base, push ? "pull" : "push", e, server));
+              continue;
+            }
+            log(`${client.name} ${key} r${round} ${server.name}: push ${push.seconds.toFixed(2)} s (cpu ${cpuText(push.cpu)}), pull ${pull.seconds.toFixed(2)} s (cpu ${cpuText(pull.cpu)})${stored ? `; stored as ${stored}` : ""}`);
           }
-          log(`${client.name} ${key} r${round} ${server.name}: push ${push.seconds.toFixed(2)} s (cpu ${cpuText(push.cpu)}), pull ${pull.seconds.toFixed(2)} s (cpu ${cpuText(pull.cpu)})`);
+        } finally {
+          removeDir(variantDir);
         }
       }
+      const image = baseImage;
       const base = { workload: "transfer", case: key, client: "curl", server: "floor", round, bytes: image.bytes };
       let put;
       let get;
@@ -116,6 +131,17 @@ export async function loadWorkload({ registries, floor, rounds, connections, sec
           log(`${k.case} c=${c} r${round} ${server.name}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50ms.toFixed(2)} ms, p99 ${r.p99ms.toFixed(2)} ms`);
         }
       }
+      // What our TCP front (scripts/start.mjs) costs: the same GET by tag straight to wrangler dev's port.
+      for (const server of registries.filter((s) => s.innerUrl)) {
+        const base = { workload: "load", case: "manifest GET by tag, past our TCP front", connections: c, server: server.name, round };
+        try {
+          const r = await measure(`${server.innerUrl}/v2/${repo}/manifests/latest`, { connections: c, seconds, headers: { Accept: OCI_MANIFEST } });
+          samples.push({ ...base, ...r });
+          log(`GET by tag past the front c=${c} r${round} ${server.name}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50ms.toFixed(2)} ms`);
+        } catch (e) {
+          samples.push(failure(base, "load", e, server));
+        }
+      }
       const f = await measure(`${floor.url}/load/tiny`, { connections: c, seconds });
       samples.push({ workload: "load", case: "floor: GET of a small R2 object", connections: c, server: "floor", round, ...f });
       log(`floor small GET c=${c} r${round}: ${f.rps.toFixed(0)} req/s, p50 ${f.p50ms.toFixed(2)} ms, p99 ${f.p99ms.toFixed(2)} ms`);
@@ -166,6 +192,45 @@ export async function scaleWorkload({ registries, rounds, tags, repos, seedConcu
       samples.push({ workload: "scale", case: `tags list, full walk (n=${walkPage})`, server: server.name, round, seconds: all.seconds, pages: all.pages });
       samples.push({ workload: "scale", case: `catalog, full walk (n=${walkPage})`, server: server.name, round, seconds: cat.seconds, pages: cat.pages });
       log(`scale r${round} ${server.name}: first page ${(first.seconds * 1000).toFixed(1)} ms (${first.names.length} tags), tag walk ${all.seconds.toFixed(2)} s in ${all.pages} pages, catalog ${cat.seconds.toFixed(2)} s in ${cat.pages} pages`);
+    }
+  }
+  return samples;
+}
+
+/**
+ * Workload 6: a pull of a blob stored as a multipart object (what a chunked push stores), against the
+ * floor's get of the same bytes stored as one object and as a multipart object. Wharf is pulled through
+ * its redirect (307 to the signed blob route, followed by curl) and, on a second Wharf started with
+ * BLOB_REDIRECT=false, streamed by the blob GET itself. Each round pushes its own random blob in 16 MiB
+ * chunks (POST, PATCH with Content-Range, PUT ?digest=), so nothing is shared between rounds.
+ */
+export async function multipartPullWorkload({ wharfs, floor, rounds, bytes, work }) {
+  const samples = [];
+  const chunk = 16 * 2 ** 20;
+  for (let round = 0; round < rounds; round++) {
+    const blob = buildRandomImage(join(work, `mp-r${round}`), 1, bytes).blobs.find((b) => b.size === bytes);
+    const timeoutMs = Math.max(120_000, (bytes / 1e6) * 1000);
+    try {
+      const base = { workload: "pull", round, bytes };
+      for (const [label, query] of [["floor: get of a single object", ""], ["floor: get of a multipart object", `?part=${chunk}`]]) {
+        const key = `mp-r${round}-${query ? "multi" : "single"}`;
+        await run("curl", ["-sS", "-f", "-H", "Expect:", "-T", blob.path, `${floor.url}/${key}${query}`], { timeoutMs });
+        const r = await withMemory(floor, async () => (await run("curl", ["-sS", "-f", "-o", "/dev/null", `${floor.url}/${key}`], { timeoutMs })).seconds);
+        samples.push({ ...base, case: label, server: "floor", seconds: r.seconds, cpu: r.cpu });
+        log(`pull r${round} ${label}: ${r.seconds.toFixed(2)} s (cpu ${cpuText(r.cpu)})`);
+      }
+      for (const [label, w] of wharfs) {
+        const repo = `bench/mp-r${round}`;
+        await chunkedPush(w.url, repo, blob, chunk, timeoutMs);
+        const stored = describeStorage({ blobs: [blob] }, storedAs(w.dataDir, [blob.digest]));
+        const r = await withMemory(w, async () => (await run("curl", ["-sS", "-f", "-L", "-o", "/dev/null", `${w.url}/v2/${repo}/blobs/${blob.digest}`], { timeoutMs })).seconds);
+        samples.push({ ...base, case: label, server: "wharf", seconds: r.seconds, cpu: r.cpu, stored });
+        log(`pull r${round} ${label}: ${r.seconds.toFixed(2)} s (cpu ${cpuText(r.cpu)}); stored as ${stored}`);
+      }
+    } catch (e) {
+      samples.push(failure({ workload: "pull", case: "multipart pull", round }, "pull", e, floor));
+    } finally {
+      removeDir(join(work, `mp-r${round}`));
     }
   }
   return samples;

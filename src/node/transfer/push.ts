@@ -1,7 +1,8 @@
 /**
  * `wharf push`: an archive on disk (docker save tar, OCI layout directory or tar) to a registry.
  *
- * Docker archives: layers are stored uncompressed; each is gzip-compressed while it uploads (one pass:
+ * Docker archives: layers are stored uncompressed; each is gzip-compressed while it uploads, on every
+ * core (archive/parallel-gzip.ts: blocks deflated on zlib's worker threads) (one pass:
  * the compressed digest is computed on the way and sent with the final PUT), and the uncompressed bytes
  * are hashed alongside and checked against the config's diff_ids, which stay as they are. A layer that
  * is already gzip-compressed is pushed as is. The manifest is Docker's schema 2, as `docker push` makes.
@@ -9,12 +10,12 @@
  */
 import { createHash } from "node:crypto";
 import { Readable, Transform } from "node:stream";
-import { createGzip } from "node:zlib";
 import { readDockerManifest, type DockerArchiveEntry, isDockerArchive } from "../archive/docker-archive";
 import { type FileSource, openFileSource, sniffCompression } from "../archive/files";
 import { choosePlatform, type Descriptor, type ImageConfig, type ImageIndex, INDEX_TYPES, parseJson, type Platform, REF_NAME } from "../archive/oci";
 import { MediaTypes } from "../../oci/media-types";
 import { isOciLayout, readOciIndex } from "../archive/oci-layout";
+import { parallelGzip } from "../archive/parallel-gzip";
 import { sha256Of } from "../../client/hash";
 import type { ImageReference } from "../../client/reference";
 import type { RegistryClient } from "../../client/registry";
@@ -123,7 +124,7 @@ function planLayer(src: FileSource, path: string, diffId: string, compression: s
     open: () => {
       const d = diffHasher((n) => (plan.read = n));
       plan.lastDiff = d.digest;
-      return Readable.from(src.open(path)).pipe(d.stream).pipe(createGzip());
+      return Readable.from(src.open(path)).pipe(d.stream).pipe(parallelGzip());
     },
   };
   return plan;

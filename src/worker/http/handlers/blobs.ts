@@ -8,12 +8,13 @@ import type { Settings } from "../../settings";
 import type { Handler, RequestContext } from "../context";
 import { notModified } from "../conditional";
 import { parseRange } from "../range";
+import { contentCache } from "../../cache/content-cache";
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
 
 async function blobInRepo(c: RequestContext): Promise<BlobInfo> {
   const digest = parseDigest(c.params.digest);
-  const info = await c.storage.blobs.statInRepo(c.name, digest);
+  const info = await contentCache.blob(c.settings.CONTENT_CACHE_SECONDS, c.name, digest, () => c.storage.blobs.statInRepo(c.name, digest), (p) => c.waitUntil(p));
   if (!info) throw new RegistryError("BLOB_UNKNOWN", `blob ${digest} unknown to ${c.name}`, { digest: digest.toString() });
   return info;
 }
@@ -55,7 +56,10 @@ export const getBlob: Handler = async (c) => {
 export const deleteBlob: Handler = async (c) => {
   if (!c.settings.DELETE_ENABLED) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
   const digest = parseDigest(c.params.digest);
-  if (!(await c.storage.blobs.unlink(c.name, digest))) {
+  await contentCache.forgetBlob(c.name, digest);
+  const unlinked = await c.storage.blobs.unlink(c.name, digest);
+  await contentCache.forgetBlob(c.name, digest);
+  if (!unlinked) {
     throw new RegistryError("BLOB_UNKNOWN", `blob ${digest} unknown to ${c.name}`, { digest: digest.toString() });
   }
   return new Response(null, { status: 202, headers: { "Content-Length": "0" } });
@@ -87,7 +91,7 @@ async function signedLocation(c: RequestContext, info: BlobInfo): Promise<string
     return presignR2Get(presign, info.dataKey, 2 * ttl, new Date(windowStart * 1000));
   }
   if (!c.settings.BLOB_URL_SECRET) return null;
-  return new URL(await signBlobPath(c.settings.BLOB_URL_SECRET, info.digest, ttl), c.url).toString();
+  return new URL(await signBlobPath(c.settings.BLOB_URL_SECRET, info.digest, ttl), c.settings.BLOB_URL_ORIGIN ?? c.url).toString();
 }
 
 /** Stream a blob's bytes: 200, or 206 for a satisfiable Range. */

@@ -9,6 +9,7 @@ import { readBodyLimited } from "../body";
 import { notModified } from "../conditional";
 import { checkReferences } from "../manifest-references";
 import type { Handler } from "../context";
+import { contentCache } from "../../cache/content-cache";
 
 export const getManifest: Handler = async (c) => {
   const ref = existingReference(c.params.reference);
@@ -19,7 +20,8 @@ export const getManifest: Handler = async (c) => {
     m = head ? await store.statTag(c.name, ref.tag) : await store.getTag(c.name, ref.tag);
     if (!m) throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${ref.tag} unknown to ${c.name}`, { tag: ref.tag });
   } else {
-    m = head ? await store.stat(c.name, ref.digest) : await store.get(c.name, ref.digest);
+    const digest = ref.digest;
+    m = await contentCache.manifest(c.settings.CONTENT_CACHE_SECONDS, c.name, digest, () => store.get(c.name, digest), (p) => c.waitUntil(p));
     if (!m) throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${ref.digest} unknown to ${c.name}`, { digest: ref.digest.toString() });
   }
   const headers = new Headers({
@@ -31,7 +33,7 @@ export const getManifest: Handler = async (c) => {
   if (ref.digest) headers.set("Cache-Control", "public, max-age=31536000, immutable");
   const unchanged = notModified(c.request, headers);
   if (unchanged) return unchanged;
-  return new Response("bytes" in m ? (m as ManifestContent).bytes : null, { status: 200, headers });
+  return new Response("bytes" in m && !head ? (m as ManifestContent).bytes : null, { status: 200, headers });
 };
 
 export const putManifest: Handler = async (c) => {
@@ -61,7 +63,9 @@ export const deleteManifest: Handler = async (c) => {
     const digest = await c.repositories.deleteTag(c.name, ref.tag);
     c.events.emit({ action: "delete", repository: c.name, digest: digest.toString(), tag: ref.tag });
   } else {
+    await contentCache.forgetManifest(c.name, ref.digest);
     await c.repositories.deleteManifest(c.name, ref.digest);
+    await contentCache.forgetManifest(c.name, ref.digest);
     c.events.emit({ action: "delete", repository: c.name, digest: ref.digest.toString() });
   }
   return new Response(null, { status: 202, headers: { "Content-Length": "0" } });
