@@ -8,6 +8,10 @@ import type { AuthEnv } from "./auth/settings";
 export interface Env extends AuthEnv {
   BUCKET: R2Bucket;
   UPLOADS: DurableObjectNamespace<import("./upload/session").UploadSession>;
+  /** One BlobFill Durable Object per digest: pull-through cache fills (src/worker/proxy/fill.ts). */
+  FILLS: DurableObjectNamespace<import("./proxy/fill").BlobFill>;
+  /** Pull-through cache upstreams, JSON (src/worker/proxy/upstreams.ts). A secret. */
+  UPSTREAMS?: string;
   /** "false" streams blob bytes from the Worker instead of redirecting to a signed URL. */
   BLOB_REDIRECT?: string;
   /** "false" answers every DELETE with 405 UNSUPPORTED. */

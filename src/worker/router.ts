@@ -20,6 +20,7 @@ import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } fr
 import { SIGNED_BLOB_PREFIX } from "./signing/blob-url";
 import { openStorage } from "./storage/registry";
 import { UploadSessions } from "./upload/sessions";
+import { refusedInCache, viaProxyBlob, viaProxyManifest, viaProxyTags } from "./proxy/handlers";
 
 type Method = "GET" | "HEAD" | "POST" | "PATCH" | "PUT" | "DELETE";
 
@@ -28,18 +29,20 @@ const ROUTES: [Method[], string, Action, Handler][] = [
   [["GET"], "/v2/token", "none", issueToken],
   [["POST"], "/v2/token", "none", issueTokenOAuth],
   [["GET"], "/v2/_catalog", "catalog", listCatalog],
-  [["GET"], "/v2/:name+/tags/list", "pull", listTags],
-  [["GET", "HEAD"], "/v2/:name+/manifests/:reference", "pull", getManifest],
-  [["PUT"], "/v2/:name+/manifests/:reference", "push", putManifest],
-  [["DELETE"], "/v2/:name+/manifests/:reference", "delete", deleteManifest],
-  [["POST"], "/v2/:name+/blobs/uploads/", "push", startUpload],
-  [["PATCH"], "/v2/:name+/blobs/uploads/:session", "push", patchUpload],
-  [["PUT"], "/v2/:name+/blobs/uploads/:session", "push", finishUpload],
-  [["GET"], "/v2/:name+/blobs/uploads/:session", "push", uploadStatus],
-  [["DELETE"], "/v2/:name+/blobs/uploads/:session", "push", cancelUpload],
-  [["HEAD"], "/v2/:name+/blobs/:digest", "pull", headBlob],
-  [["GET"], "/v2/:name+/blobs/:digest", "pull", getBlob],
-  [["DELETE"], "/v2/:name+/blobs/:digest", "delete", deleteBlob],
+  // viaProxy*: served from the pull-through cache when the name belongs to an upstream (src/worker/proxy/);
+  // refusedInCache: pushes and deletes under a proxy prefix are refused.
+  [["GET"], "/v2/:name+/tags/list", "pull", viaProxyTags(listTags)],
+  [["GET", "HEAD"], "/v2/:name+/manifests/:reference", "pull", viaProxyManifest(getManifest)],
+  [["PUT"], "/v2/:name+/manifests/:reference", "push", refusedInCache(putManifest)],
+  [["DELETE"], "/v2/:name+/manifests/:reference", "delete", refusedInCache(deleteManifest)],
+  [["POST"], "/v2/:name+/blobs/uploads/", "push", refusedInCache(startUpload)],
+  [["PATCH"], "/v2/:name+/blobs/uploads/:session", "push", refusedInCache(patchUpload)],
+  [["PUT"], "/v2/:name+/blobs/uploads/:session", "push", refusedInCache(finishUpload)],
+  [["GET"], "/v2/:name+/blobs/uploads/:session", "push", refusedInCache(uploadStatus)],
+  [["DELETE"], "/v2/:name+/blobs/uploads/:session", "push", refusedInCache(cancelUpload)],
+  [["HEAD"], "/v2/:name+/blobs/:digest", "pull", viaProxyBlob(headBlob)],
+  [["GET"], "/v2/:name+/blobs/:digest", "pull", viaProxyBlob(getBlob)],
+  [["DELETE"], "/v2/:name+/blobs/:digest", "delete", refusedInCache(deleteBlob)],
   [["GET"], "/v2/:name+/referrers/:digest", "pull", listReferrers],
   [["GET", "HEAD"], `${SIGNED_BLOB_PREFIX}:algorithm/:hex`, "none", getSignedBlob],
 ];
@@ -54,8 +57,8 @@ export function buildRouter() {
   });
   for (const [methods, path, action, handler] of ROUTES) {
     for (const method of methods) {
-      router[method.toLowerCase() as "get"](path, (request: Request & { params: Record<string, string> }, env: Env) =>
-        run(request, env, action, handler),
+      router[method.toLowerCase() as "get"](path, (request: Request & { params: Record<string, string> }, env: Env, ctx: ExecutionContext) =>
+        run(request, env, ctx, action, handler),
       );
     }
   }
@@ -105,7 +108,7 @@ function withVersionHeader(res: Response): Response {
   return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
 }
 
-async function run(request: Request & { params: Record<string, string> }, env: Env, action: Action, handler: Handler) {
+async function run(request: Request & { params: Record<string, string> }, env: Env, ctx: ExecutionContext, action: Action, handler: Handler) {
   const config = readConfig(env);
   const params = Object.fromEntries(Object.entries(request.params).map(([k, v]) => [k, decodeURIComponent(v)]));
   const name = params.name !== undefined ? parseName(params.name) : "";
@@ -123,6 +126,7 @@ async function run(request: Request & { params: Record<string, string> }, env: E
     params,
     mayPull: async (repo) => caller?.may("pull", repo) ?? false,
     mayPullAll: async () => caller?.mayEverywhere("pull") ?? false,
+    waitUntil: (p) => ctx.waitUntil(p),
   };
   const res = await handler(c);
   return caller ? keepPrivate(caller, action, name, res) : res;

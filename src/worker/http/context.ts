@@ -24,6 +24,8 @@ export interface RequestContext {
   mayPull(repo: string): Promise<boolean>;
   /** Whether the caller may pull every repository (automatic mount without `from`). */
   mayPullAll(): Promise<boolean>;
+  /** Keep work going after the response (edge cache puts, pull records). */
+  waitUntil(p: Promise<unknown>): void;
 }
 
 export type Handler = (c: RequestContext) => Promise<Response>;
