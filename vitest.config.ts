@@ -1,11 +1,11 @@
 // Whole-Worker and unit tests, inside workerd with the real R2 and Durable Object simulators.
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { fakeRegistry } from "./test/worker/upstream/fake-registry.ts";
+import { fakeRegistry } from "./test/upstream/fake-registry.ts";
 
 /**
  * Upstreams of the pull-through cache tests: each prefix is its own fake registry host, served in Node by
- * test/worker/upstream/fake-registry.ts as the Worker's outbound service (nothing leaves the machine).
+ * test/upstream/fake-registry.ts as the Worker's outbound service (nothing leaves the machine).
  */
 const UPSTREAMS = JSON.stringify([
   { prefix: "up", url: "http://up.test", tagTtlSeconds: 3600 },

@@ -91,7 +91,7 @@ export async function fakeRegistry(request: Request): Promise<Response> {
     // A lying upstream adds a byte to the manifest it sends, under the digest of the real one.
     const bytes = o.lie ? new Uint8Array([...man.bytes, 0x20]) : man.bytes;
     const headers = { "Content-Type": man.type, "Docker-Content-Digest": digest, "Content-Length": String(bytes.length) };
-    return new Response(head ? null : bytes, { headers });
+    return new Response(head ? null : (bytes as Uint8Array<ArrayBuffer>), { headers });
   }
   if (kind === "blobs") {
     const key = `${repo}@${ref}`;
@@ -120,7 +120,7 @@ function blobBody(s: State, key: string, head: boolean): Response {
   const served = s.options.lie ? bytes.map((b) => b ^ 0xff) : bytes;
   const headers: Record<string, string> = { "Content-Type": "application/octet-stream", "Docker-Content-Digest": key.split("@")[1] };
   if (head) return new Response(null, { headers: { ...headers, "Content-Length": String(bytes.length) } });
-  if (!s.options.chunked) return new Response(served, { headers: { ...headers, "Content-Length": String(bytes.length) } });
+  if (!s.options.chunked) return new Response(served as Uint8Array<ArrayBuffer>, { headers: { ...headers, "Content-Length": String(bytes.length) } });
   let off = 0;
   const body = new ReadableStream<Uint8Array>({
     pull(c) {
