@@ -20,8 +20,9 @@ export async function proxyBlob(c: RequestContext, t: ProxyTarget, digest: Diges
   const asLocal = async () => local({ ...c, name: t.cacheRepo });
   const what = `blob ${t.repo}@${digest}`;
   const blobs = c.storage.blobs;
-  for (let round = 0; ; round++) {
-    if (await blobs.statInRepo(t.cacheRepo, digest)) return withCacheStatus(await asLocal(), round === 0 ? "hit" : "miss");
+  let filled = false;
+  for (;;) {
+    if (await blobs.statInRepo(t.cacheRepo, digest)) return withCacheStatus(await asLocal(), filled ? "miss" : "hit");
     const up = new UpstreamRegistry(t.upstream);
     if (await blobs.stat(digest)) {
       let size: number | null;
@@ -35,7 +36,8 @@ export async function proxyBlob(c: RequestContext, t: ProxyTarget, digest: Diges
       continue;
     }
     if (c.request.method === "HEAD") return headFromUpstream(t, up, digest, what);
-    if (round > 0) throw new RegistryError("UPSTREAM_INVALID", `${what} was filled but is not in the content store`);
+    if (filled) throw new RegistryError("UPSTREAM_INVALID", `${what} was filled but is not in the content store`);
+    filled = true;
     const answer = await fillBlob(c.env, {
       digest: digest.toString(),
       prefix: t.upstream.prefix,
