@@ -31,6 +31,8 @@ export default defineConfig({
           AUTH_ANONYMOUS_PUSH: "true",
           AUTH_SIGNING_SECRET: "test-signing-secret-0123456789abcdef",
           UPSTREAMS,
+          // One JSON line per request is for wrangler tail, not for test output.
+          LOG_REQUESTS: "false",
         },
         outboundService: fakeRegistry,
       },

@@ -35,7 +35,8 @@
  *   names that very object. The in-flight job is memory only: after a restart the next request leads.
  */
 import { DurableObject } from "cloudflare:workers";
-import { readConfig, type Env } from "../config";
+import type { Env } from "../config";
+import { readSettings } from "../settings";
 import { RegistryError, type WireError } from "../errors";
 import { type Digest, parseDigest, toHex } from "../../oci/grammar";
 import { BlobStore } from "../storage/blobs";
@@ -45,7 +46,7 @@ import { ClientFeed } from "./client-feed";
 import { lyingUpstream, notFoundUpstream, upstreamFailure } from "./failures";
 import { upstreamByPrefix } from "./resolve";
 import { type UpstreamBlob, UpstreamRegistry } from "./upstream";
-import { readUpstreams, type Upstream } from "./upstreams";
+import type { Upstream } from "./upstreams";
 
 export interface FillRequest {
   digest: string;
@@ -101,7 +102,7 @@ export class BlobFill extends DurableObject<Env> {
         settle.resolve();
         return { kind: "stored" };
       }
-      const upstream = upstreamByPrefix(readUpstreams(this.env), req.prefix);
+      const upstream = upstreamByPrefix(readSettings(this.env).UPSTREAMS, req.prefix);
       if (!upstream) throw new RegistryError("NAME_UNKNOWN", `no upstream with prefix ${req.prefix}`);
       let blob: UpstreamBlob | null;
       try {
@@ -126,7 +127,7 @@ export class BlobFill extends DurableObject<Env> {
   /** Steps 3-5 of the protocol. */
   private async pump(u: Upstream, req: FillRequest, digest: Digest, blob: UpstreamBlob, feed: ClientFeed | null): Promise<void> {
     const what = `blob ${req.repo}@${req.digest}`;
-    const writer = await FillBlobWriter.open(this.env.BUCKET, blob.size, readConfig(this.env).partSize);
+    const writer = await FillBlobWriter.open(this.env.BUCKET, blob.size, readSettings(this.env).UPLOAD_PART_SIZE);
     const record: FillRecord = { digest: req.digest, dataKey: writer.dataKey, startedAt: Date.now() };
     await this.ctx.storage.put("fill", record);
     await this.ctx.storage.setAlarm(Date.now() + ALARM_MS);

@@ -17,7 +17,6 @@ import { proxyBlob } from "./blobs";
 import { proxyManifest, refuseWrite } from "./manifests";
 import { mirrorTarget, prefixTarget, type ProxyTarget } from "./resolve";
 import { proxyTags } from "./tags";
-import { readUpstreams } from "./upstreams";
 
 type Kind = "manifest" | "blob" | "tags";
 
@@ -28,7 +27,7 @@ type Kind = "manifest" | "blob" | "tags";
  */
 export async function proxyTargetFor(c: RequestContext, kind: Kind): Promise<ProxyTarget | null> {
   if (!c.name) return null;
-  const upstreams = readUpstreams(c.env);
+  const upstreams = c.settings.UPSTREAMS;
   if (!upstreams.length) return null;
   const t = prefixTarget(upstreams, c.name);
   if (t) return t;
@@ -56,7 +55,7 @@ export const viaProxyTags = (local: Handler): Handler => via("tags", local, prox
 
 /** Push and delete routes: refused under a proxy prefix (mirror names are local for writes). */
 export const refusedInCache = (local: Handler): Handler => async (c) => {
-  const upstreams = c.name ? readUpstreams(c.env) : [];
+  const upstreams = c.name ? c.settings.UPSTREAMS : [];
   const owner = upstreams.find((u) => c.name.startsWith(`${u.prefix}/`));
   if (owner) throw refuseWrite({ upstream: owner, repo: c.name.slice(owner.prefix.length + 1), cacheRepo: c.name }, c.name);
   return local(c);

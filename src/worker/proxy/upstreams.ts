@@ -127,11 +127,3 @@ export function allowsRepository(u: Upstream, repo: string): boolean {
 export function describeUpstream(u: Upstream): string {
   return `${u.prefix} (${u.url})`;
 }
-
-let memo: { raw: string | undefined; upstreams: Upstream[] } | undefined;
-
-/** The UPSTREAMS setting of this environment, parsed once per distinct value. */
-export function readUpstreams(env: { UPSTREAMS?: string }): Upstream[] {
-  if (!memo || memo.raw !== env.UPSTREAMS) memo = { raw: env.UPSTREAMS, upstreams: parseUpstreams(env.UPSTREAMS ?? "") };
-  return memo.upstreams;
-}
