@@ -155,7 +155,7 @@ export class BlobFill extends DurableObject<Env> {
     } catch (err) {
       await writer.cancel();
       const e = err instanceof RegistryError ? err : upstreamFailure(u, err, "blob", what);
-      feed?.fail(e);
+      feed?.fail(new Error(e.message));
       if (!(err instanceof RegistryError)) console.error("proxy: blob fill failed", what, err);
       throw e;
     } finally {
