@@ -36,14 +36,23 @@ export async function fromEdgeCache(key: string): Promise<Response | null> {
   }
 }
 
+/** Keys being put by this isolate: concurrent misses of one blob put it once, not once each. */
+const putting = new Set<string>();
+
+/** Whether a put of `key` is worth starting (none in flight here); the caller then calls toEdgeCache. */
+export function edgeCacheWanted(key: string): boolean {
+  return !putting.has(key);
+}
+
 /** Put an immutable response (status 200, known size ≤ EDGE_CACHE_MAX_BYTES); failures are only logged. */
 export async function toEdgeCache(key: string, res: Response): Promise<void> {
   const c = cache();
   const size = Number(res.headers.get("Content-Length"));
-  if (!c || res.status !== 200 || !Number.isFinite(size) || size > EDGE_CACHE_MAX_BYTES) {
+  if (!c || res.status !== 200 || !Number.isFinite(size) || size > EDGE_CACHE_MAX_BYTES || putting.has(key)) {
     await res.body?.cancel();
     return;
   }
+  putting.add(key);
   const headers = new Headers(res.headers);
   headers.set("Cache-Control", "public, max-age=31536000, immutable");
   headers.delete(EDGE_HEADER);
@@ -51,5 +60,7 @@ export async function toEdgeCache(key: string, res: Response): Promise<void> {
     await c.put(key, new Response(res.body, { status: 200, headers }));
   } catch (e) {
     console.error("edge cache put failed", e);
+  } finally {
+    putting.delete(key);
   }
 }

@@ -7,7 +7,7 @@ import { presignR2Get } from "../../signing/sigv4";
 import type { Settings } from "../../settings";
 import type { Handler, RequestContext } from "../context";
 import { parseRange } from "../range";
-import { EDGE_CACHE_MAX_BYTES, EDGE_HEADER, edgeCacheKey, fromEdgeCache, toEdgeCache } from "../edge-cache";
+import { EDGE_CACHE_MAX_BYTES, EDGE_HEADER, edgeCacheKey, edgeCacheWanted, fromEdgeCache, toEdgeCache } from "../edge-cache";
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
 
@@ -75,7 +75,7 @@ export const getSignedBlob: Handler = async (c) => {
   const info = await c.storage.blobs.stat(digest);
   if (!info) throw new RegistryError("BLOB_UNKNOWN", `blob ${digest} unknown`);
   const res = await serveBlob(c, info, `public, max-age=${left}`);
-  if (edgeable && info.size > 0 && info.size <= EDGE_CACHE_MAX_BYTES) {
+  if (edgeable && info.size > 0 && info.size <= EDGE_CACHE_MAX_BYTES && edgeCacheWanted(key)) {
     // A second read for the cache: a tee() would let the slower of client and cache buffer without bound.
     res.headers.set(EDGE_HEADER, "miss");
     const copy = serveBlob(c, info, "public, max-age=31536000, immutable");
