@@ -2,15 +2,18 @@
  * Blob storage: the global content index, per-repository links, and the physical data objects.
  *
  * A blob becomes visible under its digest in three named steps (distribution's blobwriter pattern):
- *   1. the bytes are complete in data/<id> and their digest has been verified by the caller;
- *   2. commit: the content index blobs/<alg>/<hex> is created only if absent (conditional put), so two
+ *   1. the bytes are complete in data/<id> and their digest has been verified: by a BlobWriter
+ *      (blob-writer.ts, which owns the whole sequence), or by R2's checksum (putVerified);
+ *   2. index: the content index blobs/<alg>/<hex> is created only if absent (conditional put), so two
  *      uploads of the same content keep exactly one copy, and the loser deletes its own data object;
  *   3. link: repositories/<name>/_layers/<alg>/<hex> lets that repository serve it.
  * Nothing is ever visible under a digest before its bytes are whole and verified.
  */
-import { RegistryError } from "../errors";
+import { DomainError } from "../domain-errors";
 import type { Digest } from "../../oci/grammar";
+import { type BlobDraft, BlobWriter, type WriterOptions } from "./blob-writer";
 import { paths } from "./paths";
+import { R2_BAD_DIGEST, r2ErrorCode } from "./r2-errors";
 
 export interface BlobInfo {
   digest: Digest;
@@ -48,8 +51,18 @@ export class BlobStore {
   /** The bytes (or a range of them). */
   async open(info: BlobInfo, range?: ByteRange): Promise<ReadableStream> {
     const obj = await this.bucket.get(info.dataKey, range ? { range } : undefined);
-    if (!obj) throw new RegistryError("BLOB_UNKNOWN", `blob data missing for ${info.digest}`);
+    if (!obj) throw new DomainError("BLOB_UNKNOWN", `blob data missing for ${info.digest}`);
     return obj.body;
+  }
+
+  /** A writer for a new blob, in parts of `partSize` bytes (blob-writer.ts). */
+  writer(partSize: number, options?: WriterOptions): BlobWriter {
+    return new BlobWriter(this.bucket, this, BlobWriter.newDraft(paths.newData(), partSize), options);
+  }
+
+  /** The writer of a saved draft; `options.size` and `options.hasher` say what it holds so far. */
+  resumeWriter(draft: BlobDraft, options: WriterOptions): BlobWriter {
+    return new BlobWriter(this.bucket, this, draft, options);
   }
 
   /**
@@ -64,18 +77,17 @@ export class BlobStore {
       await this.bucket.put(dataKey, sized.readable, { [digest.algorithm]: digest.hex });
     } catch (err) {
       await this.bucket.delete(dataKey).catch(() => undefined);
-      const msg = String((err as Error)?.message ?? err);
-      if (/checksum|sha-?(256|512)|digest|10037/i.test(msg)) {
-        throw new RegistryError("DIGEST_INVALID", `uploaded content does not match digest ${digest}`);
+      if (r2ErrorCode(err) === R2_BAD_DIGEST) {
+        throw new DomainError("DIGEST_MISMATCH", `uploaded content does not match digest ${digest}`);
       }
-      throw new RegistryError("BLOB_UPLOAD_INVALID", `upload did not complete: ${msg}`);
+      throw new DomainError("UPLOAD_INCOMPLETE", `upload did not complete: ${String((err as Error)?.message ?? err)}`);
     } finally {
       await piping;
     }
     return this.commit(name, digest, dataKey, size);
   }
 
-  /** Step 2 and 3 for verified bytes in `dataKey`. */
+  /** Steps 2 and 3, for verified bytes in `dataKey` only (BlobWriter.commit and putVerified). */
   async commit(name: string, digest: Digest, dataKey: string, size: number): Promise<BlobInfo> {
     const info = await this.index(digest, dataKey, size);
     await this.link(name, digest);
