@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDockerd } from "./dockerd";
 import { startWharf, type Wharf } from "./harness";
-import { buildOciImage, ociImage, run } from "./images";
+import { buildOciImage, ociImage } from "./images";
 import { type LoggedRegistry, type LyingRegistry, startLoggedDistribution, startLyingRegistry } from "./upstreams";
 
 const HTPASSWD = { user: "puller", password: "pull-secret" };
@@ -24,7 +24,9 @@ let liar: LyingRegistry;
 let upWharf: Wharf;
 let wharf: Wharf;
 
-const skopeo = (...args: string[]) => run("skopeo", ["--insecure-policy", ...args]);
+/** skopeo with a time limit: a hung pull fails the test instead of blocking the run. */
+const skopeo = (...args: string[]) =>
+  execFileSync("skopeo", ["--insecure-policy", ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 120_000, maxBuffer: 64 << 20 });
 const pull = (ref: string, out: string) => skopeo("copy", "--src-tls-verify=false", `docker://${wharf.host}/${ref}`, `oci:${join(work, out)}:x`);
 const sha256 = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 
@@ -107,7 +109,7 @@ describe("pull-through cache with skopeo", () => {
     expect(put.status).toBe(201);
     dist.clear();
     const hashes = await Promise.all(Array.from({ length: 10 }, async () => {
-      const res = await fetch(`${wharf.url}/v2/dist/e2e/big/blobs/${digest}`);
+      const res = await fetch(`${wharf.url}/v2/dist/e2e/big/blobs/${digest}`, { signal: AbortSignal.timeout(170_000) });
       expect(res.status).toBe(200);
       const h = createHash("sha256");
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) h.update(chunk);
@@ -115,7 +117,7 @@ describe("pull-through cache with skopeo", () => {
     }));
     expect(hashes).toEqual(Array(10).fill(digest));
     expect(dist.contentRequests().filter((r) => r.startsWith("GET "))).toEqual([`GET /v2/e2e/big/blobs/${digest}`]);
-  });
+  }, 180_000);
 
   it("pulls from an upstream with htpasswd Basic auth; wrong credentials are a DENIED naming the upstream", async () => {
     pull("auth/private/app:v1", "auth");

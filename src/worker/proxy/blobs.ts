@@ -11,7 +11,7 @@ import { RegistryError } from "../errors";
 import type { Digest } from "../../oci/grammar";
 import type { Handler, RequestContext } from "../http/context";
 import { notFoundUpstream, upstreamFailure } from "./failures";
-import type { FillAnswer, FillRequest, FillResult } from "./fill";
+import { type FillAnswer, type FillRequest, type FillResult, fromWire } from "./fill";
 import { CACHE_HEADER, withCacheStatus } from "./manifests";
 import type { ProxyTarget } from "./resolve";
 import { UpstreamRegistry } from "./upstream";
@@ -85,5 +85,5 @@ export async function fillBlob(env: Env, req: FillRequest): Promise<FillAnswer> 
   const stub = env.FILLS.get(env.FILLS.idFromName(req.digest));
   const r = (await stub.fill(req)) as FillResult;
   if (r.ok) return r.value;
-  throw RegistryError.fromWire(r.error);
+  throw fromWire(r.error);
 }

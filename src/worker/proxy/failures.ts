@@ -5,7 +5,7 @@
  *   429 → TOOMANYREQUESTS with the upstream's Retry-After;
  *   unreachable, 5xx, anything else → UPSTREAM_UNAVAILABLE (502) naming the upstream.
  */
-import { RegistryError } from "../errors";
+import { asRegistryError, RegistryError } from "../errors";
 import { UpstreamError } from "./upstream";
 import { describeUpstream, type Upstream } from "./upstreams";
 
@@ -18,7 +18,8 @@ export function notFoundUpstream(u: Upstream, subject: Subject, what: string): R
 }
 
 export function upstreamFailure(u: Upstream, err: unknown, subject: Subject, what: string): RegistryError {
-  if (err instanceof RegistryError) return err;
+  const known = asRegistryError(err);
+  if (known) return known;
   const up = describeUpstream(u);
   if (!(err instanceof UpstreamError)) {
     return new RegistryError("UPSTREAM_UNAVAILABLE", `fetching ${what} from upstream ${up} failed: ${(err as Error)?.message ?? err}`, { upstream: u.prefix });

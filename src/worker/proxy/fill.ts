@@ -14,15 +14,15 @@
  *     2. GETs the blob upstream (redirects followed without credentials); an upstream error ends the job
  *        with the mapped OCI error, which every waiting follower gets too;
  *     3. records {dataKey, uploadId?} in its storage and arms an alarm (see below);
- *     4. streams the body in 1 MiB chunks: each chunk is hashed (native SHA-256/512), written to the data
- *        object (FillBlobWriter: one streamed put up to 4 GiB with a known size, else equal multipart parts
- *        as uploads do), and queued for the leader's own client (ClientFeed, bounded; the last chunk is
- *        held back). More bytes than the upstream's Content-Length, fewer, or a digest mismatch: the data
- *        object is cancelled (nothing stored), the client's stream errors (it never receives the last
+ *     4. streams the body in 1 MiB chunks into the storage BlobWriter (storage/blob-writer.ts: hashed on
+ *        the way; one streamed put up to 4 GiB with a known size, else equal multipart parts as uploads
+ *        are), each chunk also queued for the leader's own client (ClientFeed, bounded; the last chunk is
+ *        held back). More bytes than the upstream's Content-Length, fewer, or a digest mismatch: the
+ *        writer is cancelled (nothing stored), the client's stream errors (it never receives the last
  *        chunk, so it cannot take a wrong blob for a whole one), and the job fails with UPSTREAM_INVALID;
- *     5. digest verified: commit (content index if absent, then the cache repository's link), then the
- *        held-back chunk goes to the client and its stream closes; the job resolves; followers answer
- *        "stored" and their Workers serve the blob from R2 like any cached blob.
+ *     5. BlobWriter.commit: digest verified, then content index if absent, then the cache repository's
+ *        link; then the held-back chunk goes to the client and its stream closes; the job resolves;
+ *        followers answer "stored" and their Workers serve the blob from R2 like any cached blob.
  *   The leader's call returns as soon as the upstream answered (step 2): its Worker streams the body to
  *   the client while the object keeps filling. A client that disconnects detaches its feed; the fill runs
  *   to its end inside the Durable Object, which is not cancelled with the Worker's request (it stays
@@ -37,11 +37,12 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../config";
 import { readSettings } from "../settings";
-import { RegistryError, type WireError } from "../errors";
-import { type Digest, parseDigest, toHex } from "../../oci/grammar";
+import { DomainError } from "../domain-errors";
+import { asRegistryError, type ErrorCode, RegistryError } from "../errors";
+import { type Digest, parseDigest } from "../../oci/grammar";
+import { WHOLE_OBJECT_MAX_BYTES } from "../storage/blob-writer";
 import { BlobStore } from "../storage/blobs";
 import { byteChunks } from "../upload/byte-chunks";
-import { FillBlobWriter } from "./blob-writer";
 import { ClientFeed } from "./client-feed";
 import { lyingUpstream, notFoundUpstream, upstreamFailure } from "./failures";
 import { upstreamByPrefix } from "./resolve";
@@ -60,7 +61,19 @@ export interface FillRequest {
 }
 
 export type FillAnswer = { kind: "stored" } | { kind: "stream"; size: number | null; body: ReadableStream<Uint8Array> };
+/** A RegistryError as plain data, to cross the RPC boundary. */
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+  detail?: unknown;
+  headers?: Record<string, string>;
+}
+
 export type FillResult = { ok: true; value: FillAnswer } | { ok: false; error: WireError };
+
+export function fromWire(w: WireError): RegistryError {
+  return new RegistryError(w.code, w.message, w.detail, w.headers);
+}
 
 interface FillRecord {
   digest: string;
@@ -78,7 +91,8 @@ export class BlobFill extends DurableObject<Env> {
     try {
       return { ok: true, value: await this.run(req) };
     } catch (err) {
-      if (err instanceof RegistryError) return { ok: false, error: err.toWire() };
+      const e = asRegistryError(err);
+      if (e) return { ok: false, error: { code: e.code, message: e.message, detail: e.detail, headers: e.headers } };
       throw err;
     }
   }
@@ -127,36 +141,48 @@ export class BlobFill extends DurableObject<Env> {
   /** Steps 3-5 of the protocol. */
   private async pump(u: Upstream, req: FillRequest, digest: Digest, blob: UpstreamBlob, feed: ClientFeed | null): Promise<void> {
     const what = `blob ${req.repo}@${req.digest}`;
-    const writer = await FillBlobWriter.open(this.env.BUCKET, blob.size, readSettings(this.env).UPLOAD_PART_SIZE);
-    const record: FillRecord = { digest: req.digest, dataKey: writer.dataKey, startedAt: Date.now() };
+    const writer = new BlobStore(this.env.BUCKET).writer(readSettings(this.env).UPLOAD_PART_SIZE);
+    const record: FillRecord = { digest: req.digest, dataKey: writer.draft.dataKey, startedAt: Date.now() };
     await this.ctx.storage.put("fill", record);
     await this.ctx.storage.setAlarm(Date.now() + ALARM_MS);
-    const hasher = new crypto.DigestStream(digest.algorithm === "sha256" ? "SHA-256" : "SHA-512");
-    const hash = hasher.getWriter();
     let held: Uint8Array | null = null;
-    try {
+    let received = 0;
+    // The upstream's bytes, counted and checked against its Content-Length, each also queued for the
+    // client one chunk late (the last one waits for the digest).
+    const self = this;
+    async function* chunks(): AsyncGenerator<Uint8Array> {
       for await (const chunk of byteChunks(blob.body)) {
-        if (blob.size !== null && writer.size + chunk.byteLength > blob.size) throw lyingUpstream(u, what, `is longer than its Content-Length ${blob.size}`);
-        await hash.write(chunk);
-        await Promise.all([writer.write(chunk), held && feed ? feed.push(held) : undefined]);
+        received += chunk.byteLength;
+        if (blob.size !== null && received > blob.size) throw lyingUpstream(u, what, `is longer than its Content-Length ${blob.size}`);
+        if (held && feed) await feed.push(held);
         held = chunk;
-        if (writer.uploadId && !record.uploadId) {
-          record.uploadId = writer.uploadId;
-          await this.ctx.storage.put("fill", record);
+        yield chunk;
+        if (writer.draft.uploadId && !record.uploadId) {
+          record.uploadId = writer.draft.uploadId;
+          await self.ctx.storage.put("fill", record);
         }
       }
-      if (blob.size !== null && writer.size !== blob.size) throw lyingUpstream(u, what, `ended after ${writer.size} of its ${blob.size} bytes`);
-      await hash.close();
-      const actual = toHex(await hasher.digest);
-      if (actual !== digest.hex) throw lyingUpstream(u, what, `has digest ${digest.algorithm}:${actual}`);
-      await writer.commit(digest, req.cacheRepo);
+      if (blob.size !== null && received !== blob.size) throw lyingUpstream(u, what, `ended after ${received} of its ${blob.size} bytes`);
+    }
+    try {
+      if (blob.size !== null && blob.size <= WHOLE_OBJECT_MAX_BYTES) {
+        await writer.putWhole(chunks(), blob.size);
+      } else {
+        for await (const chunk of chunks()) await writer.write(chunk);
+      }
+      try {
+        await writer.commit(req.cacheRepo, digest);
+      } catch (err) {
+        if (err instanceof DomainError && err.kind === "DIGEST_MISMATCH") throw lyingUpstream(u, what, "does not match its digest");
+        throw err;
+      }
       if (held && feed) await feed.push(held);
       feed?.close();
     } catch (err) {
-      await writer.cancel();
-      const e = err instanceof RegistryError ? err : upstreamFailure(u, err, "blob", what);
+      await writer.cancel().catch(() => undefined);
+      const e = asRegistryError(err) ?? upstreamFailure(u, err, "blob", what);
       feed?.fail(new Error(e.message));
-      if (!(err instanceof RegistryError)) console.error("proxy: blob fill failed", what, err);
+      if (!asRegistryError(err)) console.error("proxy: blob fill failed", what, err);
       throw e;
     } finally {
       await blob.body.cancel().catch(() => undefined);

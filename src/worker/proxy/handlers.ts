@@ -11,7 +11,7 @@
  *                   protocol in its header), blob-writer.ts, client-feed.ts
  *   tags.ts         upstream tag lists            records.ts   tag checks, tag lists, last pulls (for GC)
  */
-import { parseDigest, parseReference } from "../../oci/grammar";
+import { parseDigest, parseManifestReference } from "../../oci/grammar";
 import type { Handler, RequestContext } from "../http/context";
 import { proxyBlob } from "./blobs";
 import { proxyManifest, refuseWrite } from "./manifests";
@@ -45,7 +45,7 @@ const via = (kind: Kind, local: Handler, proxied: (c: RequestContext, t: ProxyTa
 
 /** Manifest GET/HEAD: local, or through the cache. */
 export const viaProxyManifest = (local: Handler): Handler =>
-  via("manifest", local, (c, t) => proxyManifest(c, t, parseReference(c.params.reference)));
+  via("manifest", local, (c, t) => proxyManifest(c, t, parseManifestReference(c.params.reference)));
 
 /** Blob GET/HEAD: local, or through the cache (a hit is served by `local` in the cache repository). */
 export const viaProxyBlob = (local: Handler): Handler => via("blob", local, (c, t) => proxyBlob(c, t, parseDigest(c.params.digest), local));

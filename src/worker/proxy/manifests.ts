@@ -13,7 +13,7 @@
  * manifest (the GET by digest that follows in every client is then a hit).
  */
 import { RegistryError } from "../errors";
-import { type Digest, digestOf, parseDigest, type Reference } from "../../oci/grammar";
+import { type Digest, digestOf, parseDigest, type ManifestReference } from "../../oci/grammar";
 import { parseManifest } from "../../oci/manifest";
 import type { ManifestContent, ManifestInfo } from "../storage/manifests";
 import type { RequestContext } from "../http/context";
@@ -27,7 +27,7 @@ import { describeUpstream } from "./upstreams";
 export type CacheStatus = "hit" | "miss" | "stale";
 export const CACHE_HEADER = "Wharf-Cache";
 
-export async function proxyManifest(c: RequestContext, t: ProxyTarget, ref: Reference): Promise<Response> {
+export async function proxyManifest(c: RequestContext, t: ProxyTarget, ref: ManifestReference): Promise<Response> {
   const res = ref.digest ? await byDigest(c, t, ref.digest) : await byTag(c, t, ref.tag);
   return res;
 }
