@@ -4,7 +4,7 @@
  *
  *   --quick            1 round, smaller images and lists, 2 s load runs (for development)
  *   --rounds N         rounds of every measurement (default 3; medians are reported)
- *   --only a,b         workloads to run: transfer, load, scale (default all)
+ *   --only a,b         workloads to run: transfer, load, scale, pull-through (default all)
  *   --images a,b       images for the transfer workload: small, medium, big (default all)
  *   --readme           also replace the Benchmark section of README.md with this run's table
  *
@@ -23,12 +23,13 @@ import { machine, summarize } from "./lib/report.mjs";
 import { startDistribution, startFloor, startWharf } from "./lib/servers.mjs";
 import { loadWorkload, scaleWorkload, SKOPEO, transferWorkload } from "./lib/workloads.mjs";
 import { wharfCli } from "./lib/wharf-cli.mjs";
+import { pullThroughReport, pullThroughWorkload } from "./lib/pull-through.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 process.chdir(root);
 
 function parseArgs(argv) {
-  const o = { quick: false, rounds: undefined, only: ["transfer", "load", "scale"], images: ["small", "medium", "big"], readme: false };
+  const o = { quick: false, rounds: undefined, only: ["transfer", "load", "scale", "pull-through"], images: ["small", "medium", "big"], readme: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--quick") o.quick = true;
@@ -80,6 +81,7 @@ try {
   if (opts.only.includes("load")) {
     samples.push(...(await loadWorkload({ registries, floor, rounds: plan.rounds, connections: plan.connections, seconds: plan.loadSeconds })));
   }
+  if (opts.only.includes("pull-through")) samples.push(...(await pullThroughWorkload({ root, distribution, images, rounds: plan.rounds })));
   if (opts.only.includes("scale")) {
     samples.push(...(await scaleWorkload({ registries, rounds: plan.rounds, tags: plan.tags, repos: plan.repos })));
   }
@@ -90,7 +92,8 @@ try {
 
 const m = machine();
 const imageFacts = Object.fromEntries(Object.entries(images).map(([k, v]) => [k, { label: v.label, bytes: v.bytes, layers: v.layers, blobs: v.blobs.map((b) => ({ digest: b.digest, size: b.size })) }]));
-const { markdown, summary } = summarize({ samples, images, plan, machine: m, date });
+const { markdown: core, summary } = summarize({ samples, images, plan, machine: m, date });
+const markdown = core + pullThroughReport(samples);
 const out = join(root, "bench-results");
 mkdirSync(out, { recursive: true });
 const stamp = date.replace(/[:.]/g, "-");
