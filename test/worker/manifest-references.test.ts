@@ -7,7 +7,7 @@ import { parseDigest } from "../../src/oci/grammar";
 import type { ContentReference } from "../../src/oci/manifest";
 import { RegistryError } from "../../src/worker/errors";
 import { openStorage } from "../../src/worker/storage/registry";
-import { CHECK_CONCURRENCY, checkReferences, MAX_MANIFEST_REFERENCES, REPORT_CAP } from "../../src/worker/storage/references";
+import { CHECK_CONCURRENCY, checkReferences, MAX_MANIFEST_REFERENCES, REPORT_CAP } from "../../src/worker/http/manifest-references";
 import { expectError, OCI_INDEX, OCI_MANIFEST, pushBlob, pushImage, randomBytes, req, sha256 } from "./helpers";
 
 const LAYER = "application/vnd.oci.image.layer.v1.tar";

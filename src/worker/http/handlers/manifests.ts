@@ -7,7 +7,7 @@ import { parseManifest } from "../../../oci/manifest";
 import { baseMediaType } from "../../../oci/media-types";
 import { readBodyLimited } from "../body";
 import { notModified } from "../conditional";
-import { checkReferences } from "../../storage/references";
+import { checkReferences } from "../manifest-references";
 import type { Handler } from "../context";
 
 export const getManifest: Handler = async (c) => {

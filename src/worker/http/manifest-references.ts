@@ -1,7 +1,8 @@
 /**
  * The reference check of a manifest push: every blob and child manifest a manifest names must be in the
  * repository, with the size its descriptor declares (the image spec: the size MUST match the content;
- * clients that check sizes fail on pull otherwise). Storage only: no HTTP here.
+ * clients that check sizes fail on pull otherwise). It reads through the stores and refuses with the
+ * OCI errors a manifest PUT answers, so it sits with the handlers, not in storage.
  *
  * The cost is bounded, so one manifest cannot stall the registry or run out of subrequests:
  * - each distinct (kind, digest) is looked up once, however many descriptors repeat it (a blob costs two
@@ -16,8 +17,8 @@
  */
 import { RegistryError } from "../errors";
 import type { ContentReference } from "../../oci/manifest";
-import type { BlobStore } from "./blobs";
-import type { ManifestStore } from "./manifests";
+import type { BlobStore } from "../storage/blobs";
+import type { ManifestStore } from "../storage/manifests";
 
 export const MAX_MANIFEST_REFERENCES = 4096;
 export const CHECK_CONCURRENCY = 6;
