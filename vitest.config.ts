@@ -1,6 +1,21 @@
 // Whole-Worker and unit tests, inside workerd with the real R2 and Durable Object simulators.
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { fakeRegistry } from "./test/upstream/fake-registry.ts";
+
+/**
+ * Upstreams of the pull-through cache tests: each prefix is its own fake registry host, served in Node by
+ * test/upstream/fake-registry.ts as the Worker's outbound service (nothing leaves the machine).
+ */
+const UPSTREAMS = JSON.stringify([
+  { prefix: "up", url: "http://up.test", tagTtlSeconds: 3600 },
+  { prefix: "ttl0", url: "http://ttl0.test", tagTtlSeconds: 0 },
+  { prefix: "tok", url: "http://tok.test", username: "u", password: "p" },
+  { prefix: "basic", url: "http://basic.test", username: "u", password: "p" },
+  { prefix: "lie", url: "http://lie.test" },
+  { prefix: "fill", url: "http://fill.test" },
+  { prefix: "hub", url: "http://hub.test", library: true, repositories: ["library/*", "team/*"] },
+]);
 
 export default defineConfig({
   plugins: [
@@ -15,9 +30,11 @@ export default defineConfig({
           // (test/worker/auth-helpers.ts).
           AUTH_ANONYMOUS_PUSH: "true",
           AUTH_SIGNING_SECRET: "test-signing-secret-0123456789abcdef",
+          UPSTREAMS,
           // One JSON line per request is for wrangler tail, not for test output.
           LOG_REQUESTS: "false",
         },
+        outboundService: fakeRegistry,
       },
     }),
   ],

@@ -4,7 +4,7 @@
  *
  *   --quick            1 round, smaller images and lists, 2 s load runs (for development)
  *   --rounds N         rounds of every measurement (default 3; medians are reported)
- *   --only a,b         workloads to run: transfer, load, scale, pull (default all)
+ *   --only a,b         workloads to run: transfer, load, scale, pull, pull-through (default all)
  *   --images a,b       images for the transfer workload: small, medium, big (default all)
  *   --readme           also replace the Benchmark section of README.md with this run's table
  *
@@ -24,12 +24,13 @@ import { startDistribution, startFloor, startWharf } from "./lib/servers.mjs";
 import { loadWorkload, multipartPullWorkload, scaleWorkload, SKOPEO, transferWorkload } from "./lib/workloads.mjs";
 import { wharfCli } from "./lib/wharf-cli.mjs";
 import { snapshotCheckout } from "./lib/snapshot.mjs";
+import { pullThroughReport, pullThroughWorkload } from "./lib/pull-through.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 process.chdir(root);
 
 function parseArgs(argv) {
-  const o = { quick: false, rounds: undefined, only: ["transfer", "load", "scale", "pull"], images: ["small", "medium", "big"], readme: false };
+  const o = { quick: false, rounds: undefined, only: ["transfer", "load", "scale", "pull", "pull-through"], images: ["small", "medium", "big"], readme: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--quick") o.quick = true;
@@ -91,6 +92,7 @@ try {
     const wharfs = [["Wharf: GET, 307, signed blob route (redirects on)", wharf], ["Wharf: GET streamed (BLOB_REDIRECT=false)", direct]];
     samples.push(...(await multipartPullWorkload({ wharfs, floor, rounds: plan.rounds, bytes: plan.bigBytes, work })));
   }
+  if (opts.only.includes("pull-through")) samples.push(...(await pullThroughWorkload({ root, distribution, images, rounds: plan.rounds })));
   if (opts.only.includes("scale")) {
     try {
       samples.push(...(await scaleWorkload({ registries, rounds: plan.rounds, tags: plan.tags, repos: plan.repos })));
@@ -107,7 +109,8 @@ try {
 
 const m = machine();
 const imageFacts = Object.fromEntries(Object.entries(images).map(([k, v]) => [k, { label: v.label, bytes: v.bytes, layers: v.layers, blobs: v.blobs.map((b) => ({ digest: b.digest, size: b.size })) }]));
-const { markdown, summary } = summarize({ samples, images, plan, machine: m, date });
+const { markdown: core, summary } = summarize({ samples, images, plan, machine: m, date });
+const markdown = core + pullThroughReport(samples);
 const out = join(root, "bench-results");
 mkdirSync(out, { recursive: true });
 const stamp = date.replace(/[:.]/g, "-");

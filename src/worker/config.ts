@@ -10,6 +10,8 @@ export interface Bindings {
   UPLOADS: DurableObjectNamespace<import("./upload/session").UploadSession>;
   /** One object per repository name: serialises its tag and manifest mutations (src/worker/repository/). */
   REPOSITORIES: DurableObjectNamespace<import("./repository/object").Repository>;
+  /** One BlobFill Durable Object per digest: pull-through cache fills (src/worker/proxy/fill.ts). */
+  FILLS: DurableObjectNamespace<import("./proxy/fill").BlobFill>;
 }
 
 export type Env = Bindings & Partial<Record<SettingName, string>>;

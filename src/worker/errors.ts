@@ -34,6 +34,10 @@ export const ErrorCodes = {
   BLOB_UPLOAD_TOO_LARGE: { status: 413, message: "request body too large" },
   NOT_FOUND: { status: 404, message: "no such route" },
   UNAVAILABLE: { status: 503, message: "service unavailable" },
+  /** Pull-through cache: the upstream could not be reached (or answered 5xx) and nothing cached can serve. */
+  UPSTREAM_UNAVAILABLE: { status: 502, message: "upstream registry unavailable" },
+  /** Pull-through cache: the upstream sent content that does not match its digest, or no valid manifest. */
+  UPSTREAM_INVALID: { status: 502, message: "upstream registry sent invalid content" },
   UNKNOWN: { status: 500, message: "unknown error" },
 } as const;
 
@@ -44,6 +48,8 @@ const wireCode: Partial<Record<ErrorCode, string>> = {
   MANIFEST_TOO_LARGE: "MANIFEST_INVALID",
   BLOB_UPLOAD_TOO_LARGE: "SIZE_INVALID",
   NOT_FOUND: "NOT_FOUND",
+  UPSTREAM_UNAVAILABLE: "UNAVAILABLE",
+  UPSTREAM_INVALID: "UNAVAILABLE",
 };
 
 /** The OCI code each domain error is answered with. */

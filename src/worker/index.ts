@@ -4,6 +4,7 @@ import { buildRouter } from "./router";
 
 export { UploadSession } from "./upload/session";
 export { Repository } from "./repository/object";
+export { BlobFill } from "./proxy/fill";
 
 const router = buildRouter();
 

@@ -26,6 +26,7 @@ import { SIGNED_BLOB_PREFIX } from "./signing/blob-url";
 import { Repositories } from "./repository/client";
 import { openStorage } from "./storage/registry";
 import { UploadSessions } from "./upload/sessions";
+import { refusedInCache, viaProxyBlob, viaProxyManifest, viaProxyTags } from "./proxy/handlers";
 
 type Method = "GET" | "HEAD" | "POST" | "PATCH" | "PUT" | "DELETE";
 
@@ -67,18 +68,20 @@ const ROUTES: [RouteGroup, Method[], string, Action, Handler][] = [
   [API, ["GET"], "/v2/token", "none", issueToken],
   [API, ["POST"], "/v2/token", "none", issueTokenOAuth],
   [API, ["GET"], "/v2/_catalog", "catalog", listCatalog],
-  [API, ["GET"], "/v2/:name+/tags/list", "pull", listTags],
-  [API, ["GET", "HEAD"], "/v2/:name+/manifests/:reference", "pull", getManifest],
-  [API, ["PUT"], "/v2/:name+/manifests/:reference", "push", putManifest],
-  [API, ["DELETE"], "/v2/:name+/manifests/:reference", "delete", deleteManifest],
-  [API, ["POST"], "/v2/:name+/blobs/uploads/", "push", startUpload],
-  [API, ["PATCH"], "/v2/:name+/blobs/uploads/:session", "push", patchUpload],
-  [API, ["PUT"], "/v2/:name+/blobs/uploads/:session", "push", finishUpload],
-  [API, ["GET"], "/v2/:name+/blobs/uploads/:session", "push", uploadStatus],
-  [API, ["DELETE"], "/v2/:name+/blobs/uploads/:session", "push", cancelUpload],
-  [API, ["HEAD"], "/v2/:name+/blobs/:digest", "pull", headBlob],
-  [API, ["GET"], "/v2/:name+/blobs/:digest", "pull", getBlob],
-  [API, ["DELETE"], "/v2/:name+/blobs/:digest", "delete", deleteBlob],
+  // viaProxy*: served from the pull-through cache when the name belongs to an upstream (src/worker/proxy/);
+  // refusedInCache: pushes and deletes under a proxy prefix are refused.
+  [API, ["GET"], "/v2/:name+/tags/list", "pull", viaProxyTags(listTags)],
+  [API, ["GET", "HEAD"], "/v2/:name+/manifests/:reference", "pull", viaProxyManifest(getManifest)],
+  [API, ["PUT"], "/v2/:name+/manifests/:reference", "push", refusedInCache(putManifest)],
+  [API, ["DELETE"], "/v2/:name+/manifests/:reference", "delete", refusedInCache(deleteManifest)],
+  [API, ["POST"], "/v2/:name+/blobs/uploads/", "push", refusedInCache(startUpload)],
+  [API, ["PATCH"], "/v2/:name+/blobs/uploads/:session", "push", refusedInCache(patchUpload)],
+  [API, ["PUT"], "/v2/:name+/blobs/uploads/:session", "push", refusedInCache(finishUpload)],
+  [API, ["GET"], "/v2/:name+/blobs/uploads/:session", "push", refusedInCache(uploadStatus)],
+  [API, ["DELETE"], "/v2/:name+/blobs/uploads/:session", "push", refusedInCache(cancelUpload)],
+  [API, ["HEAD"], "/v2/:name+/blobs/:digest", "pull", viaProxyBlob(headBlob)],
+  [API, ["GET"], "/v2/:name+/blobs/:digest", "pull", viaProxyBlob(getBlob)],
+  [API, ["DELETE"], "/v2/:name+/blobs/:digest", "delete", refusedInCache(deleteBlob)],
   [API, ["GET"], "/v2/:name+/referrers/:digest", "pull", listReferrers],
   [INTERNAL, ["GET", "HEAD"], `${SIGNED_BLOB_PREFIX}:algorithm/:hex`, "none", getSignedBlob],
 ];

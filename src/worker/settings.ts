@@ -13,6 +13,7 @@
  * the parsed JSON value and throws `Error("what it expects")`.
  */
 import { type AuthDocument, parseAuthDocument } from "./auth/document";
+import { parseUpstreams, type Upstream } from "./proxy/upstreams";
 
 export interface SettingSpec<T> {
   kind: "flag" | "integer" | "text" | "list" | "json";
@@ -144,6 +145,7 @@ export const SETTINGS = {
   AUTH_SERVICE: text("wharf", "`service` in challenges, audience of tokens"),
   AUTH_TOKEN_TTL_SECONDS: integer(300, "lifetime of access tokens from the token endpoint, seconds", { min: 1 }),
   CONTENT_CACHE_SECONDS: integer(5, "manifests by digest and blob metadata may be answered from the isolate's memory and the data centre's Cache API this long after a delete elsewhere (the serving isolate forgets at once); `0` turns the cache off", { max: 3600 }),
+  UPSTREAMS: json<Upstream[]>(parseUpstreams, [], "pull-through cache upstreams, JSON (README \"Pull-through cache\")", { secret: true }),
   LOG_REQUESTS: flag(true, "one structured JSON log line per request (`wrangler tail`); `false` turns them off"),
 } satisfies Record<string, SettingSpec<unknown>>;
 

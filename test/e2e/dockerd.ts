@@ -69,7 +69,7 @@ function runDocker(host: string, dir: string, args: string[], opts: { input?: Bu
   });
 }
 
-export async function startDockerd(opts: { insecureRegistries?: string[]; readyTimeoutMs?: number } = {}): Promise<Dockerd> {
+export async function startDockerd(opts: { insecureRegistries?: string[]; registryMirrors?: string[]; readyTimeoutMs?: number } = {}): Promise<Dockerd> {
   for (const bin of ["dockerd", "containerd", DOCKER_CLI]) requireTool(bin);
   const dir = mkdtempSync("/tmp/dk");
   const host = `unix://${dir}/d.sock`;
@@ -85,12 +85,14 @@ export async function startDockerd(opts: { insecureRegistries?: string[]; readyT
     await new Promise((r) => setTimeout(r, 100));
   }
   const insecure = (opts.insecureRegistries ?? ["127.0.0.0/8"]).flatMap((r) => ["--insecure-registry", r]);
+  // Docker Hub pulls (`docker pull alpine`) ask these first: how a Wharf pull-through cache is used as a mirror.
+  const mirrors = (opts.registryMirrors ?? []).flatMap((m) => ["--registry-mirror", m]);
   const dockerd = launch(
     "dockerd",
     [
       "--containerd", join(dir, "c.sock"), "--data-root", join(dir, "d"), "--exec-root", join(dir, "e"),
       "--pidfile", join(dir, "p"), "-H", host, "--storage-driver", "vfs",
-      "--iptables=false", "--ip-masq=false", "--bridge=none", ...insecure,
+      "--iptables=false", "--ip-masq=false", "--bridge=none", ...insecure, ...mirrors,
     ],
     dockerdLog,
   );

@@ -18,6 +18,10 @@ describe("path spec", () => {
     [paths.taggedPrefix("app", A), `repositories/app/_manifests/tagged/sha256/${"a".repeat(64)}/`],
     [paths.referrer("app", A, B), `repositories/app/_referrers/sha256/${"a".repeat(64)}/sha512/${"b".repeat(128)}`],
     [paths.referrersPrefix("app", A), `repositories/app/_referrers/sha256/${"a".repeat(64)}/`],
+    [paths.proxyTag("hub/library/alpine", "3"), "repositories/hub/library/alpine/_proxy/tags/3"],
+    [paths.proxyTagList("hub/library/alpine"), "repositories/hub/library/alpine/_proxy/taglist"],
+    [paths.proxyPulled("hub/x", A), `repositories/hub/x/_proxy/pulled/sha256/${"a".repeat(64)}`],
+    [paths.proxyPulledPrefix("hub/x"), "repositories/hub/x/_proxy/pulled/"],
     [paths.catalogEntry("team/app"), "_catalog/team/app"],
     [paths.catalogPrefix(), "_catalog/"],
   ])("%s", (actual, expected) => {

@@ -13,7 +13,16 @@
  *   │   │   ├── tags/<tag>                       customMetadata.digest = the tagged manifest; the body is a copy
  *   │   │   │                                    of its bytes (media type in httpMetadata), so a pull by tag is one read
  *   │   │   └── tagged/<alg>/<hex>/<tag>         reverse index: tags that point at a manifest (for delete)
- *   │   └── _referrers/<alg>/<subject hex>/<alg>/<referrer hex>   descriptor (JSON) of a referrer
+ *   │   ├── _referrers/<alg>/<subject hex>/<alg>/<referrer hex>   descriptor (JSON) of a referrer
+ *   │   └── _proxy/                              only in a pull-through cache repository (src/worker/proxy/)
+ *   │       ├── tags/<tag>                       when the tag was last checked upstream
+ *   │       │                                    (customMetadata: digest, checkedAt = ms since epoch)
+ *   │       ├── taglist                          the upstream's tag list (JSON array), customMetadata.checkedAt
+ *   │       └── pulled/<alg>/<hex>               last pull of a cached manifest: customMetadata.pulledAt (ms);
+ *   │                                            written at most once an hour per manifest and isolate.
+ *   │                                            Garbage collection may evict a cached manifest whose
+ *   │                                            pulledAt (or, if absent, its revision's upload time) is old;
+ *   │                                            a later pull simply fetches it again from upstream.
  *   └── _catalog/<name>                          one marker per repository
  *
  * Repository name components never start with "_" (spec grammar), so "_layers", "_manifests" and
@@ -41,6 +50,11 @@ export const paths = {
   referrer: (name: string, subject: Digest, referrer: Digest) =>
     `${REPOS}${name}/_referrers/${subject.algorithm}/${subject.hex}/${referrer.algorithm}/${referrer.hex}`,
   referrersPrefix: (name: string, subject: Digest) => `${REPOS}${name}/_referrers/${subject.algorithm}/${subject.hex}/`,
+
+  proxyTag: (name: string, tag: string) => `${REPOS}${name}/_proxy/tags/${tag}`,
+  proxyTagList: (name: string) => `${REPOS}${name}/_proxy/taglist`,
+  proxyPulled: (name: string, d: Digest) => `${REPOS}${name}/_proxy/pulled/${d.algorithm}/${d.hex}`,
+  proxyPulledPrefix: (name: string) => `${REPOS}${name}/_proxy/pulled/`,
 
   catalogEntry: (name: string) => `_catalog/${name}`,
   catalogPrefix: () => `_catalog/`,

@@ -1,0 +1,89 @@
+/**
+ * Blobs of a proxied repository. Linked in the cache repository → served exactly as a local blob (signed
+ * redirect or stream), Wharf-Cache: hit. Bytes already in the content store (pushed locally, or cached
+ * through another upstream or repository) → one HEAD upstream confirms this upstream repository has the
+ * blob, then it is linked (hit). Otherwise a HEAD is answered from the upstream's HEAD (nothing stored),
+ * and a GET goes through the BlobFill Durable Object of that digest (fill.ts has the protocol): the first
+ * requester streams the bytes as they are fetched and stored, everyone else waits and reads R2 (miss).
+ */
+import type { Env } from "../config";
+import { RegistryError } from "../errors";
+import type { Digest } from "../../oci/grammar";
+import type { Handler, RequestContext } from "../http/context";
+import { notFoundUpstream, upstreamFailure } from "./failures";
+import { type FillAnswer, type FillRequest, type FillResult, fromWire } from "./fill";
+import { CACHE_HEADER, withCacheStatus } from "./manifests";
+import type { ProxyTarget } from "./resolve";
+import { UpstreamRegistry } from "./upstream";
+
+export async function proxyBlob(c: RequestContext, t: ProxyTarget, digest: Digest, local: Handler): Promise<Response> {
+  const asLocal = async () => local({ ...c, name: t.cacheRepo });
+  const what = `blob ${t.repo}@${digest}`;
+  const blobs = c.storage.blobs;
+  let filled = false;
+  for (;;) {
+    if (await blobs.statInRepo(t.cacheRepo, digest)) return withCacheStatus(await asLocal(), filled ? "miss" : "hit");
+    const up = new UpstreamRegistry(t.upstream);
+    if (await blobs.stat(digest)) {
+      let size: number | null;
+      try {
+        size = await up.headBlob(t.repo, digest.toString());
+      } catch (e) {
+        throw upstreamFailure(t.upstream, e, "blob", what);
+      }
+      if (size === null) throw notFoundUpstream(t.upstream, "blob", what);
+      await blobs.link(t.cacheRepo, digest);
+      continue;
+    }
+    if (c.request.method === "HEAD") return headFromUpstream(t, up, digest, what);
+    if (filled) throw new RegistryError("UPSTREAM_INVALID", `${what} was filled but is not in the content store`);
+    filled = true;
+    const answer = await fillBlob(c.env, {
+      digest: digest.toString(),
+      prefix: t.upstream.prefix,
+      repo: t.repo,
+      cacheRepo: t.cacheRepo,
+      attach: !c.request.headers.has("Range"),
+    });
+    if (answer.kind === "stream") return streamed(digest, answer);
+  }
+}
+
+async function headFromUpstream(t: ProxyTarget, up: UpstreamRegistry, digest: Digest, what: string): Promise<Response> {
+  let size: number | null;
+  try {
+    size = await up.headBlob(t.repo, digest.toString());
+  } catch (e) {
+    throw upstreamFailure(t.upstream, e, "blob", what);
+  }
+  if (size === null) throw notFoundUpstream(t.upstream, "blob", what);
+  return new Response(null, {
+    status: 200,
+    headers: {
+      "Content-Type": "application/octet-stream",
+      "Docker-Content-Digest": digest.toString(),
+      "Content-Length": String(size),
+      [CACHE_HEADER]: "miss",
+    },
+  });
+}
+
+function streamed(digest: Digest, answer: Extract<FillAnswer, { kind: "stream" }>): Response {
+  const headers = new Headers({
+    "Content-Type": "application/octet-stream",
+    "Docker-Content-Digest": digest.toString(),
+    ETag: `"${digest}"`,
+    "Cache-Control": "public, max-age=31536000, immutable",
+    [CACHE_HEADER]: "miss",
+  });
+  if (answer.size !== null) headers.set("Content-Length", String(answer.size));
+  return new Response(answer.body, { status: 200, headers });
+}
+
+/** Ask the digest's BlobFill object (fill.ts) to fill it. */
+export async function fillBlob(env: Env, req: FillRequest): Promise<FillAnswer> {
+  const stub = env.FILLS.get(env.FILLS.idFromName(req.digest));
+  const r = (await stub.fill(req)) as FillResult;
+  if (r.ok) return r.value;
+  throw fromWire(r.error);
+}
