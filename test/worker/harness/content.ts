@@ -7,8 +7,8 @@ export { cut } from "../../shared/bytes";
 
 export const MiB = 1024 * 1024;
 
-export const OCI_MANIFEST = MediaTypes.ociManifest;
-export const OCI_INDEX = MediaTypes.ociIndex;
+export const OCI_MANIFEST: string = MediaTypes.ociManifest;
+export const OCI_INDEX: string = MediaTypes.ociIndex;
 
 export async function sha256(data: Uint8Array | string): Promise<string> {
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
@@ -44,13 +44,14 @@ export async function pushImage(
   tag: string | undefined,
   extra: Record<string, unknown> = {},
 ): Promise<{ digest: string; body: string; config: string; layer: string }> {
-  const config = await pushBlob(name, JSON.stringify({ architecture: "amd64", os: "linux", tag, extra }));
+  const configBytes = new TextEncoder().encode(JSON.stringify({ architecture: "amd64", os: "linux", tag, extra }));
+  const config = await pushBlob(name, configBytes);
   const layerBytes = randomBytes(1000);
   const layer = await pushBlob(name, layerBytes);
   const manifest = {
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,
-    config: { mediaType: MediaTypes.ociConfig, digest: config, size: 0 },
+    config: { mediaType: MediaTypes.ociConfig, digest: config, size: configBytes.length },
     layers: [{ mediaType: MediaTypes.ociLayerGzip, digest: layer, size: layerBytes.length }],
     ...extra,
   };
