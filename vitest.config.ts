@@ -39,7 +39,7 @@ export default defineConfig({
     }),
   ],
   test: {
-    include: ["test/worker/**/*.test.ts"],
+    include: ["test/worker/**/*.test.ts", "test/oci/**/*.test.ts"],
     testTimeout: 60_000,
   },
 });

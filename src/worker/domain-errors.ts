@@ -22,6 +22,10 @@ export const DomainErrorKinds = {
   CHUNK_NOT_STORED: "chunk not stored",
   /** A blob written in one request did not arrive whole. Nothing stored. */
   UPLOAD_INCOMPLETE: "upload incomplete",
+  /** A manifest's references cannot be accepted: too many, or a size that does not match the content. */
+  REFERENCES_INVALID: "manifest references invalid",
+  /** A manifest names blobs or manifests the repository does not have. */
+  REFERENCES_UNKNOWN: "manifest references unknown content",
   /** No such manifest or tag. */
   MANIFEST_UNKNOWN: "manifest unknown",
   /** A signed URL that is incomplete, tampered with or expired. */

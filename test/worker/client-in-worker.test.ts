@@ -4,7 +4,7 @@ import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { RegistryClient } from "../../src/client/registry";
 import { pushBlob } from "../../src/client/upload";
-import { randomBytes, sha256 } from "./helpers";
+import { randomBytes, sha256 } from "./harness";
 
 const client = () => new RegistryClient("registry.test", { fetch: (input, init) => SELF.fetch(input, init), retry: { retries: 0 } });
 

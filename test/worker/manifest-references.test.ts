@@ -5,7 +5,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { parseDigest } from "../../src/oci/grammar";
 import type { ContentReference } from "../../src/oci/manifest";
-import { RegistryError } from "../../src/worker/errors";
+import { asRegistryError, type RegistryError } from "../../src/worker/errors";
 import { openStorage } from "../../src/worker/storage/registry";
 import { CHECK_CONCURRENCY, checkReferences, MAX_MANIFEST_REFERENCES, REPORT_CAP } from "../../src/worker/http/manifest-references";
 import { expectError, OCI_INDEX, OCI_MANIFEST, pushBlob, pushImage, randomBytes, req, sha256 } from "./helpers";
@@ -54,10 +54,11 @@ async function codeOf(p: Promise<unknown>): Promise<RegistryError> {
   try {
     await p;
   } catch (err) {
-    if (err instanceof RegistryError) return err;
+    const e = asRegistryError(err); // storage throws a DomainError; this is the OCI error it is answered with
+    if (e) return e;
     throw err;
   }
-  throw new Error("expected a RegistryError");
+  throw new Error("expected an error the registry answers");
 }
 
 describe("descriptor sizes must match the content (defect 6)", () => {

@@ -3,7 +3,7 @@ import { createExecutionContext, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/worker/index";
 import type { Env } from "../../src/worker/config";
-import { BASE, expectError, pushImage, pushBlob, randomBytes, sha256 } from "./helpers";
+import { BASE, expectError, pushBlob, pushImage, randomBytes, sha256 } from "./harness";
 
 function call(overrides: Partial<Env>, method: string, path: string, init: RequestInit = {}): Promise<Response> {
   return worker.fetch(new Request(BASE + path, { method, ...init }), { ...(env as unknown as Env), ...overrides }, createExecutionContext());

@@ -107,5 +107,5 @@ export function bar(current: number, total: number | undefined, width: number): 
   if (!total) return humanSize(current);
   const filled = Math.min(width, Math.floor((current / total) * width));
   const arrow = filled < width ? ">" : "";
-  return `[${"=".repeat(Math.max(0, filled - (arrow ? 0 : 0)))}${arrow}${" ".repeat(Math.max(0, width - filled - arrow.length))}] ${humanSize(current)}/${humanSize(total)}`;
+  return `[${"=".repeat(filled)}${arrow}${" ".repeat(Math.max(0, width - filled - arrow.length))}] ${humanSize(current)}/${humanSize(total)}`;
 }

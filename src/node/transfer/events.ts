@@ -9,8 +9,6 @@ export interface TransferEvents {
   aux(value: Record<string, unknown>): void;
 }
 
-export const silentEvents: TransferEvents = { status() {}, layer() {}, aux() {} };
-
 /** The 12-hex short id Docker shows for a blob. */
 export function shortId(digest: string): string {
   return digest.slice(digest.indexOf(":") + 1, digest.indexOf(":") + 13);

@@ -10,8 +10,6 @@ import type { BlobSource } from "../../client/upload";
 export interface ContentStore {
   readonly description: string;
   readManifest(desc: Descriptor): Promise<Uint8Array>;
-  /** A small blob (config) whole. */
-  readBlob(desc: Descriptor): Promise<Uint8Array>;
   blob(desc: Descriptor): BlobSource;
   /** Repositories on the destination registry that may hold the blob (mount candidates). */
   mountFrom(destHost: string): string[];
@@ -21,7 +19,6 @@ export function layoutStore(src: FileSource): ContentStore {
   return {
     description: src.path,
     readManifest: (d) => src.read(blobPath(d.digest)),
-    readBlob: (d) => src.read(blobPath(d.digest)),
     blob: (d) => ({ open: () => src.open(blobPath(d.digest)) }),
     mountFrom: () => [],
   };
@@ -31,7 +28,6 @@ export function registryStore(client: RegistryClient, repo: string): ContentStor
   return {
     description: `${client.host}/${repo}`,
     readManifest: async (d) => (await client.getManifest(repo, d.digest)).bytes,
-    readBlob: (d) => client.getBlobBytes(repo, d.digest),
     blob: (d) => ({ open: () => responseChunks(() => client.getBlob(repo, d.digest)) }),
     mountFrom: (destHost) => (destHost === client.host ? [repo] : []),
   };

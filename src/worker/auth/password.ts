@@ -4,7 +4,7 @@
  *     pbkdf2-sha256$<iterations>$<salt, base64url>$<derived key, base64url>
  *
  * with a random 16-byte salt per user and a 32-byte derived key. Workers refuse PBKDF2 above 100,000
- * iterations, which is also the default (about 25 ms of CPU per check on this machine's Node).
+ * iterations, which is also the default (its CPU cost per check is in docs/benchmarks.md).
  * `node scripts/hash-password.mjs` produces one.
  *
  * A check always does the same work: an unknown user is checked against a dummy hash with the same

@@ -15,7 +15,7 @@
  *   paid Worker invocation. Real images are far below it (Docker caps layers at 127; big indexes and
  *   build-cache manifests list a few thousand entries). The number is documented in docs/decisions.md.
  */
-import { RegistryError } from "../errors";
+import { DomainError } from "../domain-errors";
 import type { ContentReference } from "../../oci/manifest";
 import type { BlobStore } from "../storage/blobs";
 import type { ManifestStore } from "../storage/manifests";
@@ -44,10 +44,10 @@ export async function checkReferences(
 ): Promise<void> {
   const targets = distinct(references);
   if (targets.length > MAX_MANIFEST_REFERENCES) {
-    throw new RegistryError(
-      "MANIFEST_INVALID",
+    throw new DomainError(
+      "REFERENCES_INVALID",
       `manifest references ${targets.length} distinct blobs and manifests; at most ${MAX_MANIFEST_REFERENCES} are accepted`,
-      { limit: MAX_MANIFEST_REFERENCES, references: targets.length },
+      { detail: { limit: MAX_MANIFEST_REFERENCES, references: targets.length } },
     );
   }
   const missing: string[] = [];
@@ -78,14 +78,14 @@ export async function checkReferences(
   if (mismatched.length) {
     const shown = mismatched.slice(0, REPORT_CAP);
     const text = shown.map((m) => `${m.where} declares size ${m.size} for ${m.digest}, stored size is ${m.stored}`);
-    throw new RegistryError("MANIFEST_INVALID", `descriptor size does not match the content: ${text.join("; ")}${more(mismatched.length)}`, {
-      descriptors: shown,
+    throw new DomainError("REFERENCES_INVALID", `descriptor size does not match the content: ${text.join("; ")}${more(mismatched.length)}`, {
+      detail: { descriptors: shown },
     });
   }
   if (missing.length) {
     const shown = missing.slice(0, REPORT_CAP);
-    throw new RegistryError("MANIFEST_BLOB_UNKNOWN", `manifest references unknown content: ${shown.join(", ")}${more(missing.length)}`, {
-      digests: shown,
+    throw new DomainError("REFERENCES_UNKNOWN", `manifest references unknown content: ${shown.join(", ")}${more(missing.length)}`, {
+      detail: { digests: shown },
     });
   }
 }

@@ -38,7 +38,6 @@ export const paths = {
   data: (id: string) => `data/${id}`,
   newData: () => `data/${crypto.randomUUID()}`,
 
-  repoRoot: (name: string) => `${REPOS}${name}/`,
   layerLink: (name: string, d: Digest) => `${REPOS}${name}/_layers/${d.algorithm}/${d.hex}`,
 
   manifest: (name: string, d: Digest) => `${REPOS}${name}/_manifests/revisions/${d.algorithm}/${d.hex}`,

@@ -2,7 +2,7 @@
  * Re-cuts a stream of chunks of any sizes into equal R2 multipart parts (R2 requires every part but the
  * last to have the same size, at least 5 MiB). Holds at most two part buffers, used in turn: one
  * uploading while the other fills (allocating one per part left tens of MiB of garbage per request
- * for the GC, measured as +30 MiB peak RSS on 100 MB chunks). The second buffer comes from the
+ * for the GC; docs/benchmarks.md has the measurement). The second buffer comes from the
  * isolate's budget (buffer-budget.ts) only when it has room; without it, each part is uploaded before
  * the same buffer is refilled. Each full part goes to the blob's writer (storage/blob-writer.ts
  * appendPart), which creates the multipart upload at the first one.

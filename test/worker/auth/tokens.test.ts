@@ -1,10 +1,9 @@
 /** Docker's token flow: the token endpoint, Bearer tokens on every route, forged and expired tokens, CI tokens. */
 import { describe, expect, it } from "vitest";
-import { mintCiToken } from "../../src/worker/auth/ci-token";
-import { signJwt } from "../../src/worker/auth/jwt";
-import { signToken } from "../../src/worker/auth/tokens";
-import { sha256 } from "./helpers";
-import { authEnv, basic, bearer, call, challenge, errorCode, getToken, PASSWORDS, pushBlobAs, pushImageAs, SECRET } from "./auth-helpers";
+import { mintCiToken } from "../../../src/worker/auth/ci-token";
+import { signJwt } from "../../../src/worker/auth/jwt";
+import { signToken } from "../../../src/worker/auth/tokens";
+import { authEnv, basic, bearer, call, challenge, errorCode, getToken, PASSWORDS, pushBlobAs, pushImageAs, SECRET, sha256 } from "../harness";
 
 const now = () => Math.floor(Date.now() / 1000);
 

@@ -4,10 +4,7 @@
  */
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { expectError, openSession, req, sha256 } from "./helpers";
-import {
-  cut, dataKeys, finish, indexedDataKey, noise, PART, patch, patchAll, rangeOf, sessionRange, sessionStub, storedDigest,
-} from "./uploads-helpers";
+import { cut, dataKeys, expectError, finish, indexedDataKey, noise, openSession, PART, patch, patchAll, rangeOf, req, sessionRange, sessionStub, sha256, storedDigest } from "../harness";
 
 interface StoredSession {
   dataKey: string;

@@ -1,6 +1,6 @@
 // Tags list, catalog and referrers: lexical order, n/last pagination with Link, edges.
 import { describe, expect, it } from "vitest";
-import { expectError, OCI_MANIFEST, pushBlob, pushImage, req, sha256 } from "./helpers";
+import { expectError, OCI_MANIFEST, pushBlob, pushImage, req, sha256 } from "../harness";
 
 async function tagRepo(name: string, tags: string[]): Promise<void> {
   const { body } = await pushImage(name, tags[0]);

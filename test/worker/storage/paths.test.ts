@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseDigest } from "../../src/oci/grammar";
-import { paths } from "../../src/worker/storage/paths";
+import { parseDigest } from "../../../src/oci/grammar";
+import { paths } from "../../../src/worker/storage/paths";
 
 const A = parseDigest(`sha256:${"a".repeat(64)}`);
 const B = parseDigest(`sha512:${"b".repeat(128)}`);

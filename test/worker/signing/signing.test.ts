@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { parseDigest } from "../../src/oci/grammar";
-import { signBlobPath, verifyBlobSignature, windowExpiry } from "../../src/worker/signing/blob-url";
-import { timingSafeEqual } from "../../src/worker/signing/hmac";
-import { presignUrl } from "../../src/worker/signing/sigv4";
+import { parseDigest } from "../../../src/oci/grammar";
+import { signBlobPath, verifyBlobSignature, windowExpiry } from "../../../src/worker/signing/blob-url";
+import { timingSafeEqual } from "../../../src/worker/signing/hmac";
+import { presignUrl } from "../../../src/worker/signing/sigv4";
 
 describe("SigV4 query presigning", () => {
   // The published example of AWS's "Authenticating Requests: Using Query Parameters (AWS Signature Version 4)".

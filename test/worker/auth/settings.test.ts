@@ -1,13 +1,13 @@
 /** The pieces under the auth flow: configuration checks, patterns, scopes, TTLs, passwords, the token command. */
 import { describe, expect, it } from "vitest";
-import { parseTtl } from "../../src/worker/auth/ci-token";
-import { grantRequested, matches, parseScopes } from "../../src/worker/auth/grants";
-import { hashPassword, parsePasswordHash, verifyPassword } from "../../src/worker/auth/password";
-import { parseAuthSettings } from "../../src/worker/auth/settings";
-import { verifyToken } from "../../src/worker/auth/tokens";
-import { hashPasswordCommand } from "../../src/node/cli/hash-password";
-import { tokenCommand } from "../../src/node/cli/token";
-import { authEnv, call, SECRET, users } from "./auth-helpers";
+import { parseTtl } from "../../../src/worker/auth/ci-token";
+import { grantRequested, matches, parseScopes } from "../../../src/worker/auth/grants";
+import { hashPassword, parsePasswordHash, verifyPassword } from "../../../src/worker/auth/password";
+import { parseAuthSettings } from "../../../src/worker/auth/settings";
+import { verifyToken } from "../../../src/worker/auth/tokens";
+import { hashPasswordCommand } from "../../../src/node/cli/hash-password";
+import { tokenCommand } from "../../../src/node/cli/token";
+import { authEnv, call, SECRET, users } from "../harness";
 
 describe("AUTH_CONFIG checks", () => {
   const cfg = async (rules: unknown[], extra: Record<string, unknown> = {}) => JSON.stringify({ users: await users(), rules, ...extra });

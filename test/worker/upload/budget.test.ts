@@ -3,9 +3,8 @@
  * that wait for a first buffer or write with a single one when the budget is short.
  */
 import { describe, expect, it } from "vitest";
-import { ByteBudget, uploadBuffers } from "../../src/worker/upload/buffer-budget";
-import { openSession, sha256 } from "./helpers";
-import { cut, finish, noise, PART, patch, patchAll, storedDigest } from "./uploads-helpers";
+import { ByteBudget, uploadBuffers } from "../../../src/worker/upload/buffer-budget";
+import { cut, finish, noise, openSession, PART, patch, patchAll, sha256, storedDigest } from "../harness";
 
 describe("ByteBudget", () => {
   it("hands out bytes up to its limit, and never starves a lone taker", async () => {

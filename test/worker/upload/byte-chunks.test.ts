@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { byteChunks } from "../../src/worker/upload/byte-chunks";
-import { randomBytes } from "./helpers";
+import { byteChunks } from "../../../src/worker/upload/byte-chunks";
+import { randomBytes } from "../harness";
 
 /** A byte stream (as request bodies are) that delivers `data` in pieces of `piece` bytes. */
 function byteStream(data: Uint8Array, piece: number): ReadableStream<Uint8Array> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { expectError, req } from "./helpers";
+import { expectError, req } from "../harness";
 
 describe("GET /v2/", () => {
   it("answers 200 with the API version header", async () => {

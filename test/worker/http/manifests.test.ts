@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { expectError, OCI_INDEX, OCI_MANIFEST, pushBlob, pushImage, req, sha256 } from "./helpers";
+import { expectError, OCI_INDEX, OCI_MANIFEST, pushBlob, pushImage, req, sha256 } from "../harness";
 
 const DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
 const DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json";
@@ -167,7 +167,7 @@ describe("manifest PUT, GET, HEAD", () => {
 describe("tags carry their manifest", () => {
   it("GET and HEAD by tag are answered from the tag object, and follow a re-tag", async () => {
     const { env } = await import("cloudflare:test");
-    const { paths } = await import("../../src/worker/storage/paths");
+    const { paths } = await import("../../../src/worker/storage/paths");
     const one = await pushImage("man/inline", "t");
     const tagObj = await env.BUCKET.get(paths.tag("man/inline", "t"));
     expect(await tagObj!.text()).toBe(one.body);
@@ -181,7 +181,7 @@ describe("tags carry their manifest", () => {
 
   it("a tag object written without the manifest (older layout) still resolves through the revision", async () => {
     const { env } = await import("cloudflare:test");
-    const { paths } = await import("../../src/worker/storage/paths");
+    const { paths } = await import("../../../src/worker/storage/paths");
     const { digest, body } = await pushImage("man/legacy", "old");
     await env.BUCKET.put(paths.tag("man/legacy", "old"), digest, { customMetadata: { digest } });
     const got = await req("GET", "/v2/man/legacy/manifests/old");

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { parseDigest } from "../../src/oci/grammar";
-import { paths } from "../../src/worker/storage/paths";
-import { expectError, openSession, pushBlob, randomBytes, req, sha256 } from "./helpers";
+import { parseDigest } from "../../../src/oci/grammar";
+import { paths } from "../../../src/worker/storage/paths";
+import { expectError, openSession, pushBlob, randomBytes, req, sha256 } from "../harness";
 
 const MiB = 1024 * 1024;
 
@@ -33,7 +33,7 @@ describe("upload sessions", () => {
   });
 
   it("streamed PATCH without Content-Range, then PUT with an empty body (docker/skopeo flow)", async () => {
-    const data = randomBytes(12 * MiB + 12345, 21); // two full 5 MiB parts + tail
+    const data = randomBytes(12 * MiB + 12345); // two full 5 MiB parts + tail
     const digest = await sha256(data);
     const loc = await openSession("up/stream");
     const p = await patch(loc, data);
@@ -49,7 +49,7 @@ describe("upload sessions", () => {
   });
 
   it("chunked PATCHes of irregular sizes with Content-Range, last chunk in the PUT", async () => {
-    const data = randomBytes(11 * MiB + 7, 22);
+    const data = randomBytes(11 * MiB + 7);
     const digest = await sha256(data);
     const loc = await openSession("up/chunks");
     const cuts = [0, 1, 7 * MiB, 7 * MiB + 1, 9 * MiB + 3, 10 * MiB];
@@ -71,7 +71,7 @@ describe("upload sessions", () => {
   });
 
   it("a sha512 digest is verified by reading the object back", async () => {
-    const data = randomBytes(6 * MiB + 99, 27);
+    const data = randomBytes(6 * MiB + 99);
     const h = new Uint8Array(await crypto.subtle.digest("SHA-512", data));
     const digest = `sha512:${[...h].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
     const loc = await openSession("up/sha512");
@@ -85,7 +85,7 @@ describe("upload sessions", () => {
   });
 
   it("POST then a single PUT with the whole body (monolithic through a session)", async () => {
-    const data = randomBytes(4000, 23);
+    const data = randomBytes(4000);
     const digest = await sha256(data);
     const loc = await openSession("up/single");
     expect((await req("PUT", `${loc}?digest=${digest}`, { body: data })).status).toBe(201);
@@ -93,7 +93,7 @@ describe("upload sessions", () => {
   });
 
   it("a chunk that does not start at the current offset is 416 and changes nothing", async () => {
-    const data = randomBytes(3000, 24);
+    const data = randomBytes(3000);
     const digest = await sha256(data);
     const loc = await openSession("up/order");
     expect((await patch(loc, data.slice(0, 1000), [0, 999])).status).toBe(202);
@@ -117,7 +117,7 @@ describe("upload sessions", () => {
   });
 
   it("a digest mismatch at PUT is DIGEST_INVALID and stores nothing under any digest", async () => {
-    const data = randomBytes(6 * MiB, 25); // one full part written to R2 multipart before the PUT
+    const data = randomBytes(6 * MiB); // one full part written to R2 multipart before the PUT
     const real = await sha256(data);
     const claimed = await sha256("not it");
     const before = (await env.BUCKET.list({ prefix: "data/" })).objects.length;
@@ -156,7 +156,7 @@ describe("upload sessions", () => {
   });
 
   it("uploading content that already exists keeps one copy", async () => {
-    const data = randomBytes(2000, 26);
+    const data = randomBytes(2000);
     const digest = await pushBlob("up/dup1", data);
     const loc = await openSession("up/dup2");
     expect((await patch(loc, data)).status).toBe(202);

@@ -1,6 +1,6 @@
 /** Who may do what without tokens: anonymous callers, Basic credentials, rules, and the defaults without settings. */
 import { describe, expect, it } from "vitest";
-import { authEnv, basic, call, challenge, errorCode, PASSWORDS, pushBlobAs, pushImageAs } from "./auth-helpers";
+import { authEnv, basic, call, challenge, errorCode, PASSWORDS, pushBlobAs, pushImageAs } from "../harness";
 
 describe("anonymous callers on a configured registry", () => {
   it("GET /v2/ answers 401 with a Bearer challenge naming the token endpoint and service", async () => {

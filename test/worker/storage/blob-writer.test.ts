@@ -2,12 +2,12 @@
 // guarantees every writer of a blob (upload session, cache fill) relies on.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { type Digest, parseDigest } from "../../src/oci/grammar";
-import { DomainError } from "../../src/worker/domain-errors";
-import type { BlobDraft } from "../../src/worker/storage/blob-writer";
-import { BlobStore } from "../../src/worker/storage/blobs";
-import { paths } from "../../src/worker/storage/paths";
-import { cut, dataKeys, MiB, noise, PART } from "./uploads-helpers";
+import { type Digest, parseDigest } from "../../../src/oci/grammar";
+import { DomainError } from "../../../src/worker/domain-errors";
+import type { BlobDraft } from "../../../src/worker/storage/blob-writer";
+import { BlobStore } from "../../../src/worker/storage/blobs";
+import { paths } from "../../../src/worker/storage/paths";
+import { blobStored, cut, dataKeys, latch, MiB, noise, PART, storedDigest, writeBlob } from "../harness";
 
 const store = () => new BlobStore(env.BUCKET);
 
@@ -180,5 +180,25 @@ describe("two writers of the same content", () => {
     expect(second.dataKey).toBe(first.dataKey);
     expect(await env.BUCKET.head(b.draft.dataKey)).toBeNull();
     expect(await store().statInRepo("bw/k", digest)).toEqual(first);
+  });
+});
+
+describe("interleaved with another writer (harness latch)", () => {
+  it("a commit paused between its digest check and the index: the other writer's copy wins, the paused one drops its own", async () => {
+    const data = noise(3 * MiB);
+    const digest = await digestOf(data);
+    const l = latch();
+    const paused = store().writer(PART, { save: l.pause });
+    await paused.putWhole(chunksOf([data]), data.length);
+    const commit = paused.commit("bw/l", digest);
+    await l.reached; // verified and sealed, not indexed yet
+    expect((await blobStored("bw/l", digest.toString())).index).toBe(false);
+    const winner = await writeBlob("bw/m", data);
+    l.release();
+    const info = await commit;
+    expect(info.dataKey).toBe(winner.dataKey);
+    expect(await env.BUCKET.head(paused.draft.dataKey)).toBeNull();
+    expect(await blobStored("bw/l", digest.toString())).toEqual({ index: true, data: true, link: true });
+    expect(await storedDigest(digest.toString())).toBe(digest.toString());
   });
 });

@@ -5,10 +5,7 @@
  */
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { expectError, openSession, req, sha256 } from "./helpers";
-import {
-  cut, dataKeys, finish, indexedDataKey, MiB, noise, PART, patch, patchAll, rangeOf, sessionRange, sessionStub, storedDigest,
-} from "./uploads-helpers";
+import { cut, dataKeys, expectError, finish, indexedDataKey, MiB, noise, openSession, PART, patch, patchAll, rangeOf, req, sessionRange, sessionStub, sha256, storedDigest } from "../harness";
 
 describe("chunked uploads re-cut into equal parts", () => {
   it("accepts 1-byte, 7 MB and odd chunks in any mix and stores the exact bytes", async () => {
