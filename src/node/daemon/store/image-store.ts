@@ -112,7 +112,12 @@ export class ImageStore {
   /** The store as a content store that pushes read from (transfer/push-graph.ts). */
   async contentStore(): Promise<ContentStore> {
     const src: FileSource = await openFileSource(this.root);
-    return layoutStore(src);
+    const base = layoutStore(src);
+    // Blobs can be mounted from the repositories of that registry this store pulled from or pushed to.
+    const repos = (host: string) => [...new Set(Object.keys(this.refsData.digests)
+      .filter((k) => k.startsWith(`${host}/`))
+      .map((k) => k.slice(host.length + 1, k.indexOf("@"))))];
+    return { ...base, mountFrom: repos };
   }
 
   async putBytes(bytes: Uint8Array): Promise<Descriptor> {
