@@ -54,7 +54,8 @@ export function dockerCli(host: string, configDir = mkdtempSync(join(tmpdir(), "
         const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
         resolve({ code, stdout: String(stdout), stderr: String(stderr) });
       });
-      if (opts.input !== undefined) child.stdin!.end(opts.input);
+      // stdin always ends: the CLI asks for a login on stdin when a registry refuses it.
+      child.stdin!.end(opts.input ?? "");
     }),
   };
 }

@@ -27,8 +27,11 @@ export function describeError(err: unknown): { status: number; message: string }
   if (err instanceof DaemonError) return { status: err.status, message: err.message };
   if (err instanceof ReferenceError) return { status: 400, message: err.message };
   if (err instanceof RegistryClientError) {
-    const status = err.status === 401 || err.status === 403 || err.status === 404 ? err.status : 500;
-    return { status, message: err.message + (err.status ? ` (registry answered HTTP ${err.status})` : "") };
+    // A registry's 401 is not the daemon's: dockerd answers it with 500 (a 401 makes the docker CLI
+    // prompt for a login on stdin, and wait there when stdin is not a terminal). POST /auth answers 401 itself.
+    const status = err.status === 403 || err.status === 404 ? err.status : 500;
+    const hint = err.status === 401 ? " (docker login to that registry first)" : "";
+    return { status, message: err.message + (err.status ? ` (registry answered HTTP ${err.status})` : "") + hint };
   }
   if (err instanceof NetworkError) return { status: 500, message: err.message };
   if (err instanceof Error) return { status: 500, message: err.message };
