@@ -24,10 +24,10 @@ function accepted(c: RequestContext, id: string, offset: number, status = 202): 
     Location: sessionLocation(c.name, id),
     Range: rangeHeader(offset),
     "Docker-Upload-UUID": id,
-    "OCI-Chunk-Min-Length": String(c.config.partSize),
+    "OCI-Chunk-Min-Length": String(c.settings.UPLOAD_PART_SIZE),
     "Content-Length": "0",
   };
-  if (c.config.maxChunkBytes > 0) headers["OCI-Chunk-Max-Length"] = String(c.config.maxChunkBytes);
+  if (c.settings.MAX_CHUNK_BYTES > 0) headers["OCI-Chunk-Max-Length"] = String(c.settings.MAX_CHUNK_BYTES);
   return new Response(null, { status, headers });
 }
 
@@ -52,7 +52,7 @@ const tooLarge = (max: number, headers: Record<string, string> = {}) =>
  * (docker's PATCH) is counted instead, see `limited`.
  */
 function checkChunkSize(c: RequestContext, length: number | null): void {
-  const max = c.config.maxChunkBytes;
+  const max = c.settings.MAX_CHUNK_BYTES;
   if (max > 0 && length !== null && length > max) throw tooLarge(max);
 }
 
@@ -62,7 +62,7 @@ function checkChunkSize(c: RequestContext, length: number | null): void {
  * session's Range (its last good offset).
  */
 async function limited<T>(c: RequestContext, body: ReadableStream<Uint8Array> | null, length: number | null, fn: (body: ReadableStream<Uint8Array> | null) => Promise<T>): Promise<T> {
-  const max = c.config.maxChunkBytes;
+  const max = c.settings.MAX_CHUNK_BYTES;
   if (!body || length !== null || max <= 0) return fn(body);
   const lim = limitBody(body, max);
   let result: T;
