@@ -13,7 +13,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildImageArchive, type BuiltImage, busyboxAvailable } from "./docker-images";
-import { DOCKER_CLI, type Dockerd, dockerCli, startDockerd } from "./dockerd";
+import { dockerCli } from "./docker-cli";
+import { DOCKER_CLI, type Dockerd, startDockerd } from "./dockerd";
 import { startWharf, type Wharf } from "./harness";
 import { startDaemon, type WharfDaemon } from "./wharf-daemon";
 
@@ -25,14 +26,16 @@ let dockerd: Dockerd;
 let wharf: Wharf;
 let front: WharfDaemon;
 let viaFront: ReturnType<typeof dockerCli>;
+let direct: ReturnType<typeof dockerCli>;
 let small: BuiltImage;
 let big: BuiltImage;
 
 beforeAll(async () => {
   if (!busyboxAvailable()) throw new Error("these tests need a static busybox at /bin/busybox: apt-get install busybox-static");
   [dockerd, wharf] = await Promise.all([startDockerd(), startWharf({ MAX_CHUNK_BYTES: "100000000" })]);
-  front = await startDaemon(["--forward", `unix://${dockerd.socket}`]);
-  viaFront = dockerCli(front.host, dockerd.configDir);
+  front = await startDaemon(["--forward", dockerd.host]);
+  viaFront = dockerCli(front.host);
+  direct = dockerCli(dockerd.host, viaFront.configDir);
   [small, big] = await Promise.all([
     buildImageArchive(join(work, "small.tar"), "wharf-e2e/small:1"),
     buildImageArchive(join(work, "big.tar"), `${wharf.host}/front/big:1`, { randomBytes: BIG }),
@@ -45,7 +48,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-async function ok(cli: { docker: Dockerd["docker"] }, args: string[]): Promise<string> {
+async function ok(cli: ReturnType<typeof dockerCli>, args: string[]): Promise<string> {
   const r = await cli.docker(args);
   expect(r.code, `docker ${args.join(" ")}:\n${r.stdout}${r.stderr}\nfront log:\n${front.log()}`).toBe(0);
   return r.stdout;
@@ -55,9 +58,9 @@ describe("wharf daemon in front of dockerd", () => {
   it("passes docker load, images, inspect and run --rm through unchanged", async () => {
     expect(await ok(viaFront, ["load", "-i", small.path])).toContain(`Loaded image: ${small.repoTag}`);
     expect(await ok(viaFront, ["version", "--format", "{{.Server.Version}}"])).toMatch(/^20\.10/);
-    expect(await ok(viaFront, ["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"])).toBe(await ok(dockerd, ["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"]));
+    expect(await ok(viaFront, ["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"])).toBe(await ok(direct, ["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"]));
     const inspected = JSON.parse(await ok(viaFront, ["inspect", small.repoTag]));
-    expect(inspected).toEqual(JSON.parse(await ok(dockerd, ["inspect", small.repoTag])));
+    expect(inspected).toEqual(JSON.parse(await ok(direct, ["inspect", small.repoTag])));
     expect(inspected[0].Id).toBe(small.id);
     // A container's output comes back over the hijacked attach connection.
     expect(await ok(viaFront, ["run", "--rm", "--network", "none", small.repoTag])).toBe("hello from wharf\n");
@@ -70,9 +73,9 @@ describe("wharf daemon in front of dockerd", () => {
 
     // Straight through dockerd: its single PATCH of the layer is cut at 100 MB with 413. dockerd would
     // retry four more times over 50 s; the first refusal (in its log) is enough, then the push is stopped.
-    const direct = spawn(DOCKER_CLI, ["push", big.repoTag], { env: { ...process.env, DOCKER_HOST: dockerd.host, DOCKER_CONFIG: dockerd.configDir }, stdio: "ignore" });
-    const refused = await waitForLog(dockerd, /Upload failed, retrying: .*/, direct);
-    direct.kill("SIGINT");
+    const straight = spawn(DOCKER_CLI, ["push", big.repoTag], { env: { ...process.env, DOCKER_HOST: dockerd.host, DOCKER_CONFIG: direct.configDir }, stdio: "ignore" });
+    const refused = await waitForLog(dockerd, /Upload failed, retrying: .*/, straight);
+    straight.kill("SIGINT");
     expect(refused).toMatch(/413|too large|in chunks/i);
     expect((await skopeoInspect(`${wharf.host}/front/big:1`)).ok).toBe(false);
 

@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildImageArchive, busyboxAvailable } from "./docker-images";
-import { dockerCli } from "./dockerd";
+import { dockerCli } from "./docker-cli";
 import { startWharf, type Wharf } from "./harness";
 import { startDaemon, type WharfDaemon } from "./wharf-daemon";
 

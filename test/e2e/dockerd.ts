@@ -1,121 +1,118 @@
 /**
- * Starts a real Docker daemon for a test: containerd and dockerd (Debian's docker.io, 20.10) with every
- * path in a fresh temporary folder (never the system's /var/run/docker.sock), no networking (vfs storage,
- * no bridge, no iptables; containers run only with `--network none`), loopback registries insecure.
- * Both run in their own process group, stopped by `stop()` or when the test process exits. `docker()`
- * runs the docker CLI (/usr/local/bin/docker, or DOCKER_CLI) against it, with its own DOCKER_CONFIG.
+ * A real Docker Engine (dockerd 20.10 on containerd) for end-to-end tests, started in a temporary folder and
+ * stopped at the end: `const d = await startDockerd(); await d.docker(["pull", ...]); await d.stop();`.
+ *
+ * Everything the daemon writes (containerd root and state, dockerd data-root, exec-root, pidfile and both
+ * sockets) lives under one mktemp folder with a short path (unix socket paths are limited to 108 bytes);
+ * the default /var/run/docker.sock is never touched. No networking: no bridge, no iptables, so containers
+ * run only with `--network none`. Registries on 127.0.0.0/8 are insecure (plain HTTP), so dockerd pushes
+ * to and pulls from a Wharf on a loopback port. Each daemon runs in its own process group, killed by
+ * `stop()` and, should a test crash, when the test process exits.
+ *
+ * Needs root and the `dockerd`/`containerd` binaries (Debian packages docker.io, containerd) and the
+ * docker CLI; a missing tool fails the test that asked for it (never a silent skip).
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
-export const DOCKER_CLI = process.env.DOCKER_CLI ?? (existsSync("/usr/local/bin/docker") ? "/usr/local/bin/docker" : "docker");
-
-export interface DockerResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-export interface DockerCli {
-  /** DOCKER_HOST the CLI talks to ("unix:///.../docker.sock"). */
+export interface Dockerd {
+  /** DOCKER_HOST value: unix://<tmp>/d.sock */
   host: string;
-  /** The CLI's own config folder (credentials from `docker login`). */
-  configDir: string;
-  /** Run the docker CLI; never throws on a non-zero exit. */
-  docker(args: string[], opts?: { input?: string; timeoutMs?: number; host?: string }): Promise<DockerResult>;
-}
-
-export interface Dockerd extends DockerCli {
-  /** unix socket path of the daemon */
-  socket: string;
   dir: string;
-  log: () => string;
-  stop: () => Promise<void>;
+  /** Run the docker CLI against this daemon; rejects with stderr on a non-zero exit. */
+  docker(args: string[], opts?: { input?: Buffer | string; timeoutMs?: number }): Promise<string>;
+  /** The daemon's log so far (for failure messages). */
+  log(): string;
+  stop(): Promise<void>;
 }
 
-const running = new Set<ChildProcess>();
+export const DOCKER_CLI = process.env.DOCKER_CLI || (existsSync("/usr/local/bin/docker") ? "/usr/local/bin/docker" : "docker");
+
+const groups = new Set<ChildProcess>();
 process.on("exit", () => {
-  for (const p of running) if (p.pid) try { process.kill(-p.pid, "SIGKILL"); } catch {}
+  for (const p of groups) if (p.pid && p.exitCode === null) try { process.kill(-p.pid, "SIGKILL"); } catch {}
 });
 
-/** A docker CLI bound to `host` with a config folder of its own. */
-export function dockerCli(host: string, configDir = mkdtempSync(join(tmpdir(), "wharf-docker-cfg-"))): DockerCli {
-  return {
-    host,
-    configDir,
-    docker: (args, opts = {}) => new Promise((resolve) => {
-      const child = execFile(DOCKER_CLI, args, {
-        env: { ...process.env, DOCKER_HOST: opts.host ?? host, DOCKER_CONFIG: configDir, DOCKER_CLI_HINTS: "false" },
-        timeout: opts.timeoutMs ?? 180_000,
-        maxBuffer: 64 << 20,
-      }, (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-      });
-      // stdin always ends: the CLI asks for a login on stdin when a registry refuses it.
-      child.stdin!.end(opts.input ?? "");
-    }),
-  };
+function requireTool(bin: string): void {
+  const r = spawnSync("sh", ["-c", `command -v ${bin}`]);
+  if (r.status !== 0) throw new Error(`${bin} is not installed (Debian: apt-get install docker.io containerd); this test needs a real Docker engine`);
 }
 
-function spawnGroup(cmd: string, args: string[], out: { text: string }): ChildProcess {
-  const p = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
-  running.add(p);
-  p.stdout!.on("data", (d) => (out.text += d));
-  p.stderr!.on("data", (d) => (out.text += d));
+function launch(cmd: string, args: string[], logFile: string): ChildProcess {
+  const fd = openSync(logFile, "a");
+  const p = spawn(cmd, args, { detached: true, stdio: ["ignore", fd, fd] });
+  closeSync(fd);
+  groups.add(p);
   return p;
 }
 
-async function waitFor(what: string, ok: () => Promise<boolean>, procs: ChildProcess[], log: () => string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    for (const p of procs) if (p.exitCode !== null) throw new Error(`${what}: a process exited early:\n${log()}`);
-    if (await ok()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what} did not become ready:\n${log()}`);
-}
-
-async function stopGroup(p: ChildProcess): Promise<void> {
-  if (!p.pid || p.exitCode !== null) return void running.delete(p);
+async function stopGroup(p: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (!p.pid || p.exitCode !== null || p.signalCode !== null) return void groups.delete(p);
   const exited = new Promise((r) => p.once("exit", r));
   try { process.kill(-p.pid, "SIGTERM"); } catch {}
-  const t = setTimeout(() => { try { process.kill(-p.pid!, "SIGKILL"); } catch {} }, 10_000);
+  const t = setTimeout(() => { try { process.kill(-p.pid!, "SIGKILL"); } catch {} }, graceMs);
   await exited;
   clearTimeout(t);
-  running.delete(p);
+  groups.delete(p);
 }
 
-/** Start containerd + dockerd in a temporary folder; `extraArgs` go to dockerd. */
-export async function startDockerd(opts: { extraArgs?: string[] } = {}): Promise<Dockerd> {
-  // Short paths: unix socket paths are limited to 108 bytes.
-  const dir = mkdtempSync(join("/tmp", "dkd-"));
-  for (const d of ["cr", "cs", "data", "exec"]) mkdirSync(join(dir, d));
-  const out = { text: "" };
-  const ctrSock = join(dir, "ctr.sock");
-  const socket = join(dir, "docker.sock");
-  const containerd = spawnGroup("containerd", ["--root", join(dir, "cr"), "--state", join(dir, "cs"), "--address", ctrSock], out);
-  await waitFor("containerd", async () => existsSync(ctrSock), [containerd], () => out.text);
-  const dockerd = spawnGroup("dockerd", [
-    "--containerd", ctrSock, "--data-root", join(dir, "data"), "--exec-root", join(dir, "exec"),
-    "--pidfile", join(dir, "docker.pid"), "-H", `unix://${socket}`, "--storage-driver", "vfs",
-    "--iptables=false", "--ip-masq=false", "--bridge=none", "--insecure-registry", "127.0.0.0/8",
-    ...(opts.extraArgs ?? []),
-  ], out);
-  const cli = dockerCli(`unix://${socket}`);
-  await waitFor("dockerd", async () => existsSync(socket) && (await cli.docker(["version", "--format", "{{.Server.Version}}"], { timeoutMs: 10_000 })).code === 0, [containerd, dockerd], () => out.text);
-  return {
-    ...cli,
-    socket,
-    dir,
-    log: () => out.text,
-    stop: async () => {
-      await stopGroup(dockerd);
-      await stopGroup(containerd);
-      rmSync(dir, { recursive: true, force: true });
-      rmSync(cli.configDir, { recursive: true, force: true });
-    },
+function runDocker(host: string, dir: string, args: string[], opts: { input?: Buffer | string; timeoutMs?: number } = {}): Promise<string> {
+  return new Promise((res, rej) => {
+    const child = execFile(
+      DOCKER_CLI,
+      args,
+      { env: { ...process.env, DOCKER_HOST: host, DOCKER_CONFIG: join(dir, "cli") }, maxBuffer: 64 << 20, timeout: opts.timeoutMs ?? 120_000 },
+      (err, stdout, stderr) => (err ? rej(new Error(`docker ${args.join(" ")} failed: ${err.message}\n${stderr}${stdout}`)) : res(stdout)),
+    );
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
+  });
+}
+
+export async function startDockerd(opts: { insecureRegistries?: string[]; readyTimeoutMs?: number } = {}): Promise<Dockerd> {
+  for (const bin of ["dockerd", "containerd", DOCKER_CLI]) requireTool(bin);
+  const dir = mkdtempSync("/tmp/dk");
+  const host = `unix://${dir}/d.sock`;
+  const containerdLog = join(dir, "containerd.log");
+  const dockerdLog = join(dir, "dockerd.log");
+  const log = () => [containerdLog, dockerdLog].map((f) => (existsSync(f) ? readFileSync(f, "utf8") : "")).join("\n");
+
+  const containerd = launch("containerd", ["--root", join(dir, "cr"), "--state", join(dir, "cs"), "--address", join(dir, "c.sock")], containerdLog);
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
+  while (!existsSync(join(dir, "c.sock"))) {
+    if (containerd.exitCode !== null) throw new Error(`containerd exited early:\n${log()}`);
+    if (Date.now() > deadline) throw new Error(`containerd did not start:\n${log()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const insecure = (opts.insecureRegistries ?? ["127.0.0.0/8"]).flatMap((r) => ["--insecure-registry", r]);
+  const dockerd = launch(
+    "dockerd",
+    [
+      "--containerd", join(dir, "c.sock"), "--data-root", join(dir, "d"), "--exec-root", join(dir, "e"),
+      "--pidfile", join(dir, "p"), "-H", host, "--storage-driver", "vfs",
+      "--iptables=false", "--ip-masq=false", "--bridge=none", ...insecure,
+    ],
+    dockerdLog,
+  );
+  const stop = async () => {
+    await stopGroup(dockerd);
+    await stopGroup(containerd);
+    rmSync(dir, { recursive: true, force: true });
   };
+  try {
+    for (;;) {
+      if (dockerd.exitCode !== null) throw new Error(`dockerd exited early:\n${log()}`);
+      if (Date.now() > deadline) throw new Error(`dockerd did not become ready:\n${log()}`);
+      try {
+        await runDocker(host, dir, ["version", "--format", "{{.Server.Version}}"], { timeoutMs: 5000 });
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { host, dir, docker: (args, o) => runDocker(host, dir, args, o), log, stop };
 }
