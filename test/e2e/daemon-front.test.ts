@@ -96,7 +96,7 @@ describe("wharf daemon in front of dockerd", () => {
     expect(back.Id).toBe(big.id);
     expect(back.RootFS.Layers).toEqual(big.diffIds);
     expect(back.RepoDigests).toContain(`${wharf.host}/front/big@${digest}`);
-  });
+  }, 420_000); // 150 MB through dockerd (vfs), gzip and the R2 simulator, four times: slow on a shared 2-core machine
 
   it("a push of an image dockerd does not have is Docker's 404, before any progress", async () => {
     const r = await viaFront.docker(["push", `${wharf.host}/front/none:1`]);
