@@ -3,6 +3,7 @@ import type { Env } from "./config";
 import { buildRouter } from "./router";
 
 export { UploadSession } from "./upload/session";
+export { Repository } from "./repository/object";
 
 const router = buildRouter();
 

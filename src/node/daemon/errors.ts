@@ -5,7 +5,7 @@
  */
 import type { ServerResponse } from "node:http";
 import { NetworkError, RegistryClientError } from "../../client/errors";
-import { ReferenceError } from "../../client/reference";
+import { ImageReferenceError } from "../../client/reference";
 
 export class DaemonError extends Error {
   constructor(readonly status: number, message: string) {
@@ -25,7 +25,7 @@ export function notImplemented(method: string, path: string, mode: string): Daem
 /** Status and message for any error. */
 export function describeError(err: unknown): { status: number; message: string } {
   if (err instanceof DaemonError) return { status: err.status, message: err.message };
-  if (err instanceof ReferenceError) return { status: 400, message: err.message };
+  if (err instanceof ImageReferenceError) return { status: 400, message: err.message };
   if (err instanceof RegistryClientError) {
     // A registry's 401 is not the daemon's: dockerd answers it with 500 (a 401 makes the docker CLI
     // prompt for a login on stdin, and wait there when stdin is not a terminal). POST /auth answers 401 itself.

@@ -4,7 +4,7 @@
  * `app` and `app:latest` are the same name while `127.0.0.1:8787/app` is another. Pushing and pulling
  * need a registry host in the name (client/reference.ts parses those).
  */
-import { type ImageReference, parseReference, ReferenceError } from "../../client/reference";
+import { type ImageReference, parseImageReference, ImageReferenceError } from "../../client/reference";
 import { badRequest } from "./errors";
 
 export interface LocalName {
@@ -46,9 +46,9 @@ export function formatLocal(n: LocalName): string {
 /** The registry reference of a local name: it must name a registry host. */
 export function registryRef(n: LocalName): ImageReference {
   try {
-    return parseReference(n.digest ? `${n.repository}@${n.digest}` : `${n.repository}:${n.tag ?? "latest"}`);
+    return parseImageReference(n.digest ? `${n.repository}@${n.digest}` : `${n.repository}:${n.tag ?? "latest"}`);
   } catch (e) {
-    if (e instanceof ReferenceError) {
+    if (e instanceof ImageReferenceError) {
       throw badRequest(`${n.repository}: name a registry, like 127.0.0.1:8787/${n.repository.split("/").pop()} (wharf daemon has no default registry)`);
     }
     throw e;

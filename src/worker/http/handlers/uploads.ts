@@ -3,10 +3,10 @@
  * PUT (last chunk + digest), GET (where the session stands), DELETE (cancel). Sessions live in the
  * UploadSession Durable Object; this module only translates HTTP to session calls.
  */
-import { RegistryError } from "../../errors";
+import { DomainError } from "../../domain-errors";
+import { fromDomain, RegistryError } from "../../errors";
 import { parseDigest, parseName } from "../../../oci/grammar";
 import { limitBody } from "../../upload/body-limit";
-import { rangeHeader } from "../../upload/session";
 import type { Handler, RequestContext } from "../context";
 
 const blobLocation = (name: string, digest: string) => `/v2/${name}/blobs/${digest}`;
@@ -17,6 +17,24 @@ function created(name: string, digest: string): Response {
     status: 201,
     headers: { Location: blobLocation(name, digest), "Docker-Content-Digest": digest, "Content-Length": "0" },
   });
+}
+
+/** Where an upload stands, as the Range header says it: the bytes stored so far, "0-<last byte>". */
+export function rangeHeader(offset: number): string {
+  return `0-${Math.max(0, offset - 1)}`;
+}
+
+/**
+ * A session call whose error says where the upload stands (a chunk out of order, cut short, not
+ * stored): answer it with that Range, so the client can continue from there.
+ */
+async function resumable<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    if (err instanceof DomainError && err.offset !== undefined) throw fromDomain(err, { Range: rangeHeader(err.offset) });
+    throw err;
+  }
 }
 
 function accepted(c: RequestContext, id: string, offset: number, status = 202): Response {
@@ -120,7 +138,7 @@ export const startUpload: Handler = async (c) => {
   const body = bodyOf(c, length);
   if (body) {
     checkChunkSize(c, length);
-    const st = await limited(c, body, length, (b) => c.sessions.append(id, c.name, b!, null, length));
+    const st = await limited(c, body, length, (b) => resumable(c.sessions.append(id, c.name, b!, null, length)));
     return accepted(c, id, st.offset);
   }
   return accepted(c, id, status.offset);
@@ -149,7 +167,7 @@ export const patchUpload: Handler = async (c) => {
   checkChunkSize(c, length);
   const start = chunkStart(c, length);
   const body = bodyOf(c, length) ?? new Blob([]).stream();
-  const st = await limited(c, body, length, (b) => c.sessions.append(c.params.session, c.name, b!, start, length));
+  const st = await limited(c, body, length, (b) => resumable(c.sessions.append(c.params.session, c.name, b!, start, length)));
   return accepted(c, c.params.session, st.offset);
 };
 
@@ -160,7 +178,7 @@ export const finishUpload: Handler = async (c) => {
   const length = bodyLength(c);
   checkChunkSize(c, length);
   const start = chunkStart(c, length);
-  const blob = await limited(c, bodyOf(c, length), length, (b) => c.sessions.finish(c.params.session, c.name, d.toString(), b, start, length));
+  const blob = await limited(c, bodyOf(c, length), length, (b) => resumable(c.sessions.finish(c.params.session, c.name, d.toString(), b, start, length)));
   return created(c.name, blob.digest);
 };
 
