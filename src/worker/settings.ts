@@ -130,7 +130,7 @@ export const SETTINGS = {
   UPLOAD_PART_SIZE: integer(DEFAULT_PART_SIZE, "R2 multipart part size in bytes (min 5 MiB); 10,000 parts × 16 MiB = 160 GiB per blob", {
     min: MIN_PART_SIZE, max: 5 * 1024 ** 3, defaultText: "16 MiB",
   }),
-  MAX_CHUNK_BYTES: integer(0, "largest PATCH/PUT body in bytes (0: no limit); advertised as `OCI-Chunk-Max-Length`. Set `100000000` behind a Free/Pro zone", {
+  MAX_CHUNK_BYTES: integer(0, "largest PATCH/PUT body in bytes, declared or streamed (413 `SIZE_INVALID` past it; 0: no limit); advertised as `OCI-Chunk-Max-Length`. Set `100000000` behind a Free/Pro zone (locally, it then refuses a plain `docker push` of a layer over 100 MB as the edge does)", {
     defaultText: "`0` (no limit)",
   }),
   UPLOAD_SESSION_TTL_SECONDS: integer(86400, "an upload untouched this long is aborted by its session's alarm", { min: 1 }),

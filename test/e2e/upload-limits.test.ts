@@ -88,3 +88,30 @@ describe("chunk limits", () => {
     expect((await fetch(`${wharf.url}/v2/lim/mono/blobs/${sha256(data)}`, { method: "HEAD" })).status).toBe(404);
   });
 });
+
+describe("streamed bodies (no Content-Length, as docker sends them)", () => {
+  it("are cut at the limit with a 413 that reaches the client; the session keeps its last good offset", async () => {
+    const data = noise(MAX + 4 * MiB);
+    const loc = await openSession(wharf.url, "lim/streamed");
+    let pos = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (pos >= data.length) return c.close();
+        c.enqueue(data.subarray(pos, pos + 64 * 1024));
+        pos += 64 * 1024;
+      },
+    });
+    const res = await fetch(loc, { method: "PATCH", body, duplex: "half" } as RequestInit);
+    expect(res.status).toBe(413);
+    const err = await errorOf(res);
+    expect(err.code).toBe("SIZE_INVALID");
+    expect(err.message).toMatch(/in chunks.*wharf daemon/);
+    const range = res.headers.get("Range")!;
+    const kept = Number(range.split("-")[1]) + 1;
+    expect(kept).toBeLessThanOrEqual(MAX);
+    expect(await sessionRange(loc)).toBe(range);
+    await patchAll(loc, [data.subarray(kept)], kept);
+    const done = await finish(loc, sha256(data));
+    expect(done.status, await done.text()).toBe(201);
+  });
+});

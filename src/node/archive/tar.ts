@@ -159,11 +159,11 @@ function splitName(name: string): { name: string; prefix: string } {
   throw new Error(`tar entry name too long: ${name}`);
 }
 
-export function tarHeader(name: string, size: number, type: "file" | "dir" = "file", mtime = 0): Buffer {
+export function tarHeader(name: string, size: number, type: "file" | "dir" = "file", mtime = 0, mode = type === "dir" ? 0o755 : 0o644): Buffer {
   const h = Buffer.alloc(BLOCK);
   const parts = splitName(type === "dir" && !name.endsWith("/") ? `${name}/` : name);
   writeString(h, parts.name, 0, 100);
-  writeOctal(h, type === "dir" ? 0o755 : 0o644, 100, 8);
+  writeOctal(h, mode, 100, 8);
   writeOctal(h, 0, 108, 8);
   writeOctal(h, 0, 116, 8);
   writeOctal(h, size, 124, 12);

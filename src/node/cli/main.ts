@@ -17,6 +17,7 @@ import { pushArchive } from "../transfer/push";
 import { formatOption, parseSize, platformOption, UsageError } from "./args";
 import { findCredentials, removeCredentials, saveCredentials } from "./credentials";
 import { hashPasswordCommand } from "./hash-password";
+import { daemonCommand } from "../daemon/server";
 import { type CommandIO, tokenCommand } from "./token";
 import { humanSize, jsonRenderer, plainRenderer, type Renderer, ttyRenderer } from "./progress";
 
@@ -34,6 +35,8 @@ const USAGE = `usage: wharf <command> [options]
   logout <host>
   token create --repo <pattern> --actions pull,push [--ttl 30d]   mint a scoped CI token (AUTH_SIGNING_SECRET)
   hash-password < password                                  a password hash for AUTH_CONFIG
+  daemon -H unix:///path.sock (--forward unix:///var/run/docker.sock | --data-root DIR)
+                                                            Docker Engine API for the docker CLI ("wharf daemon --help")
 
 common options: --json (Docker jsonmessage lines / JSON output), --insecure (plain HTTP to a non-loopback host),
   --retries N. Loopback hosts use plain HTTP; others HTTPS.`;
@@ -77,6 +80,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   // The auth commands (src/node/cli/token.ts, hash-password.ts) parse their own options.
   if (argv[0] === "token") return tokenCommand(argv.slice(1), commandIo(io));
   if (argv[0] === "hash-password") return hashPasswordCommand(argv.slice(1), await io.stdin(), commandIo(io));
+  if (argv[0] === "daemon") return daemonCommand(argv.slice(1), { out: io.out, err: io.err });
   let values: Values;
   let positionals: string[];
   try {

@@ -112,7 +112,7 @@ async function pullOci(client: RegistryClient, refs: ImageReference[], out: stri
 }
 
 /** Write a manifest and everything under it into an OCI layout. */
-async function pullGraph(client: RegistryClient, repo: string, desc: Descriptor, bytes: Uint8Array, writer: OciLayoutWriter, opts: PullOptions): Promise<void> {
+export async function pullGraph(client: RegistryClient, repo: string, desc: Descriptor, bytes: Uint8Array, writer: OciLayoutWriter, opts: PullOptions): Promise<void> {
   if (INDEX_TYPES.has(desc.mediaType)) {
     for (const child of parseJson<ImageIndex>(bytes, `index ${desc.digest}`).manifests) {
       const m = await client.getManifest(repo, child.digest);

@@ -6,6 +6,7 @@
 import { DomainError } from "../../domain-errors";
 import { fromDomain, RegistryError } from "../../errors";
 import { parseDigest, parseName } from "../../../oci/grammar";
+import { limitBody } from "../../upload/body-limit";
 import type { Handler, RequestContext } from "../context";
 
 const blobLocation = (name: string, digest: string) => `/v2/${name}/blobs/${digest}`;
@@ -56,19 +57,44 @@ function bodyLength(c: RequestContext): number | null {
   return Number(raw);
 }
 
+const tooLarge = (max: number, headers: Record<string, string> = {}) =>
+  new RegistryError(
+    "BLOB_UPLOAD_TOO_LARGE",
+    `request body over ${max} bytes: push large blobs in chunks (PATCH with Content-Range) of at most ${max} bytes, or docker push through \`wharf daemon\``,
+    { maxChunkBytes: max },
+    headers,
+  );
+
 /**
  * Refuse a declared body over MAX_CHUNK_BYTES before reading it. A body streamed without Content-Length
- * (docker's PATCH) is not refused here: the edge enforces its own limit on those.
+ * (docker's PATCH) is counted instead, see `limited`.
  */
 function checkChunkSize(c: RequestContext, length: number | null): void {
   const max = c.settings.MAX_CHUNK_BYTES;
-  if (max > 0 && length !== null && length > max) {
-    throw new RegistryError(
-      "BLOB_UPLOAD_TOO_LARGE",
-      `request body over ${max} bytes: push large blobs in chunks (PATCH with Content-Range) of at most ${max} bytes`,
-      { maxChunkBytes: max },
-    );
+  if (max > 0 && length !== null && length > max) throw tooLarge(max);
+}
+
+/**
+ * Run `fn` on a body of unknown length, cut at MAX_CHUNK_BYTES (upload/body-limit.ts): past the limit
+ * the session keeps what it received and rests there, and the request is answered 413 with the
+ * session's Range (its last good offset).
+ */
+async function limited<T>(c: RequestContext, body: ReadableStream<Uint8Array> | null, length: number | null, fn: (body: ReadableStream<Uint8Array> | null) => Promise<T>): Promise<T> {
+  const max = c.settings.MAX_CHUNK_BYTES;
+  if (!body || length !== null || max <= 0) return fn(body);
+  const lim = limitBody(body, max);
+  let result: T;
+  try {
+    result = await fn(lim.stream);
+  } catch (err) {
+    // Not past the limit: the session failed for its own reason (and drained its stream, or went away).
+    if (!lim.tripped) throw err;
+    await lim.done; // dropping the rest of the body, so the 413 reaches the client
+    const range = err instanceof RegistryError ? err.headers.Range : undefined;
+    throw tooLarge(max, range ? { Range: range } : {});
   }
+  await lim.done;
+  return result;
 }
 
 /** The body stream, or null for an empty body. */
@@ -112,7 +138,7 @@ export const startUpload: Handler = async (c) => {
   const body = bodyOf(c, length);
   if (body) {
     checkChunkSize(c, length);
-    const st = await resumable(c.sessions.append(id, c.name, body, null, length));
+    const st = await limited(c, body, length, (b) => resumable(c.sessions.append(id, c.name, b!, null, length)));
     return accepted(c, id, st.offset);
   }
   return accepted(c, id, status.offset);
@@ -141,7 +167,7 @@ export const patchUpload: Handler = async (c) => {
   checkChunkSize(c, length);
   const start = chunkStart(c, length);
   const body = bodyOf(c, length) ?? new Blob([]).stream();
-  const st = await resumable(c.sessions.append(c.params.session, c.name, body, start, length));
+  const st = await limited(c, body, length, (b) => resumable(c.sessions.append(c.params.session, c.name, b!, start, length)));
   return accepted(c, c.params.session, st.offset);
 };
 
@@ -152,7 +178,7 @@ export const finishUpload: Handler = async (c) => {
   const length = bodyLength(c);
   checkChunkSize(c, length);
   const start = chunkStart(c, length);
-  const blob = await resumable(c.sessions.finish(c.params.session, c.name, d.toString(), bodyOf(c, length), start, length));
+  const blob = await limited(c, bodyOf(c, length), length, (b) => resumable(c.sessions.finish(c.params.session, c.name, d.toString(), b, start, length)));
   return created(c.name, blob.digest);
 };
 
