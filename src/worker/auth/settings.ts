@@ -16,7 +16,7 @@
  *
  * In `users` of a rule, "anonymous" means every caller (with or without credentials) and "*" every
  * authenticated user. Actions: pull, push, delete, "*" (all three), catalog (the repository list; needs no
- * `repositories`). A caller may do the union of the rules that name it. Nothing else is allowed.
+ * `repositories`), gc (start garbage collection runs and read their reports, /_wharf/gc; registry-wide too). A caller may do the union of the rules that name it. Nothing else is allowed.
  *
  * Without AUTH_CONFIG anyone may pull and list the catalog, and pushes and deletes are refused, unless
  * AUTH_ANONYMOUS_PUSH=true, which lets everyone do everything (the local `npm start` default, printed
@@ -44,6 +44,7 @@ export interface Rule {
   users: ReadonlySet<string>;
   grant: Grant[];
   catalog: boolean;
+  gc: boolean;
 }
 
 export interface AuthSettings {
@@ -138,23 +139,25 @@ function parseRule(raw: unknown, i: number, users: Map<string, PasswordHash>): R
   if (!who.length) throw new Error(`${where} names no users ("anonymous", "*" or user names)`);
   for (const u of who) if (u !== ANONYMOUS && u !== ANY_USER && !users.has(u)) throw new Error(`${where}: unknown user ${u}`);
   for (const a of actionNames) {
-    if (a !== "*" && a !== "catalog" && !(REPO_ACTIONS as readonly string[]).includes(a)) throw new Error(`${where}: unknown action ${a}`);
+    if (a !== "*" && a !== "catalog" && a !== "gc" && !(REPO_ACTIONS as readonly string[]).includes(a)) throw new Error(`${where}: unknown action ${a}`);
   }
   for (const p of repos) if (!isValidPattern(p)) throw new Error(`${where}: invalid repository pattern ${p}`);
   const actions = repoActions(actionNames);
   if (actions.size && !repos.length) throw new Error(`${where} grants ${[...actions]} but names no repositories`);
-  return { users: new Set(who), grant: repos.map((pattern) => ({ pattern, actions })), catalog: actionNames.includes("catalog") };
+  return { users: new Set(who), grant: repos.map((pattern) => ({ pattern, actions })), catalog: actionNames.includes("catalog"), gc: actionNames.includes("gc") };
 }
 
 /** What the rules allow one caller: `user` undefined for anonymous callers. */
 export function rulesFor(settings: AuthSettings, user: string | undefined): Permissions {
   const grants: Grant[] = [];
   let catalog = false;
+  let gc = false;
   for (const r of settings.rules) {
     if (r.users.has(ANONYMOUS) || (user !== undefined && (r.users.has(ANY_USER) || r.users.has(user)))) {
       grants.push(...r.grant);
       catalog ||= r.catalog;
+      gc ||= r.gc;
     }
   }
-  return { grants, catalog };
+  return { grants, catalog, gc };
 }
