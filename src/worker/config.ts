@@ -8,6 +8,8 @@ import type { AuthEnv } from "./auth/settings";
 export interface Env extends AuthEnv {
   BUCKET: R2Bucket;
   UPLOADS: DurableObjectNamespace<import("./upload/session").UploadSession>;
+  /** The garbage collection coordinator (one object, named "gc"). */
+  GC: DurableObjectNamespace<import("./gc/coordinator").GcCoordinator>;
   /** "false" streams blob bytes from the Worker instead of redirecting to a signed URL. */
   BLOB_REDIRECT?: string;
   /** "false" answers every DELETE with 405 UNSUPPORTED. */

@@ -28,6 +28,9 @@ export const ErrorCodes = {
   MANIFEST_TOO_LARGE: { status: 413, message: "manifest too large" },
   BLOB_UPLOAD_TOO_LARGE: { status: 413, message: "request body too large" },
   NOT_FOUND: { status: 404, message: "no such route" },
+  TAG_IMMUTABLE: { status: 409, message: "tag is immutable" },
+  GC_RUN_UNKNOWN: { status: 404, message: "garbage collection run unknown" },
+  UNSUPPORTED_PARAMETER: { status: 400, message: "query parameter invalid" },
   UNAVAILABLE: { status: 503, message: "service unavailable" },
   UNKNOWN: { status: 500, message: "unknown error" },
 } as const;
@@ -39,6 +42,8 @@ const wireCode: Partial<Record<ErrorCode, string>> = {
   MANIFEST_TOO_LARGE: "MANIFEST_INVALID",
   BLOB_UPLOAD_TOO_LARGE: "SIZE_INVALID",
   NOT_FOUND: "NOT_FOUND",
+  TAG_IMMUTABLE: "DENIED",
+  UNSUPPORTED_PARAMETER: "UNSUPPORTED",
 };
 
 export class RegistryError extends Error {

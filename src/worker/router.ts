@@ -13,6 +13,7 @@ import { ping } from "./http/handlers/base";
 import { issueToken, issueTokenOAuth } from "./http/handlers/token";
 import { deleteBlob, getBlob, getSignedBlob, headBlob } from "./http/handlers/blobs";
 import { listCatalog } from "./http/handlers/catalog";
+import { gcRun, gcStatus, startGc } from "./http/handlers/gc";
 import { deleteManifest, getManifest, putManifest } from "./http/handlers/manifests";
 import { listReferrers } from "./http/handlers/referrers";
 import { listTags } from "./http/handlers/tags";
@@ -42,6 +43,9 @@ const ROUTES: [Method[], string, Action, Handler][] = [
   [["DELETE"], "/v2/:name+/blobs/:digest", "delete", deleteBlob],
   [["GET"], "/v2/:name+/referrers/:digest", "pull", listReferrers],
   [["GET", "HEAD"], `${SIGNED_BLOB_PREFIX}:algorithm/:hex`, "none", getSignedBlob],
+  [["POST"], "/_wharf/gc", "gc", startGc],
+  [["GET"], "/_wharf/gc", "gc", gcStatus],
+  [["GET"], "/_wharf/gc/:id", "gc", gcRun],
 ];
 
 export function buildRouter() {

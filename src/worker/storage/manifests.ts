@@ -9,6 +9,7 @@ import { RegistryError } from "../errors";
 import { type Digest, parseDigest } from "../../oci/grammar";
 import type { ManifestFacts } from "../../oci/manifest";
 import { listKeys, listNames, type Page } from "./listing";
+import { encodeRefs } from "./manifest-refs";
 import { paths } from "./paths";
 import { ReferrerStore } from "./referrers";
 import { CatalogStore } from "./catalog";
@@ -32,7 +33,11 @@ export class ManifestStore {
     this.catalog = new CatalogStore(bucket);
   }
 
-  async put(name: string, digest: Digest, bytes: Uint8Array, facts: ManifestFacts, tag?: string): Promise<void> {
+  /**
+   * `immutableTag`: the tag may be created but never moved (gc/immutable.ts): it is written only if
+   * absent, and an existing tag pointing elsewhere is refused with TAG_IMMUTABLE.
+   */
+  async put(name: string, digest: Digest, bytes: Uint8Array, facts: ManifestFacts, tag?: string, immutableTag = false): Promise<void> {
     await this.storeRevision(name, digest, bytes, facts);
     if (facts.subject) {
       await this.referrers.add(name, facts.subject, {
@@ -43,7 +48,7 @@ export class ManifestStore {
         annotations: facts.annotations,
       });
     }
-    if (tag !== undefined) await this.pointTag(name, tag, digest, bytes, facts.mediaType);
+    if (tag !== undefined) await this.pointTag(name, tag, digest, bytes, facts.mediaType, immutableTag);
     await this.catalog.add(name);
   }
 
@@ -83,6 +88,14 @@ export class ManifestStore {
     return listNames(this.bucket, paths.tagsPrefix(name), n, last);
   }
 
+  /** The tags that point at a revision (from the reverse index). */
+  async tagsOf(name: string, digest: Digest): Promise<string[]> {
+    const prefix = paths.taggedPrefix(name, digest);
+    const tags: string[] = [];
+    for await (const keys of listKeys(this.bucket, prefix)) for (const key of keys) tags.push(key.slice(prefix.length));
+    return tags;
+  }
+
   async deleteTag(name: string, tag: string): Promise<void> {
     const digest = await this.resolveTag(name, tag);
     if (!digest) throw new RegistryError("MANIFEST_UNKNOWN", `tag ${tag} not found in ${name}`);
@@ -107,7 +120,7 @@ export class ManifestStore {
   }
 
   private async storeRevision(name: string, digest: Digest, bytes: Uint8Array, facts: ManifestFacts): Promise<void> {
-    const customMetadata: Record<string, string> = {};
+    const customMetadata: Record<string, string> = encodeRefs(facts); // for garbage collection's mark
     if (facts.subject) customMetadata.subject = facts.subject.toString();
     await this.bucket.put(paths.manifest(name, digest), bytes, {
       httpMetadata: { contentType: facts.mediaType },
@@ -120,13 +133,24 @@ export class ManifestStore {
    * by tag (the commonest request a registry serves) is one R2 read instead of two. Both copies are
    * immutable bytes under one digest; a delete by digest removes the tags with the revision.
    */
-  private async pointTag(name: string, tag: string, digest: Digest, bytes: Uint8Array, mediaType: string): Promise<void> {
+  private async pointTag(name: string, tag: string, digest: Digest, bytes: Uint8Array, mediaType: string, immutable = false): Promise<void> {
     const previous = await this.resolveTag(name, tag);
+    if (immutable && previous) {
+      if (previous.toString() !== digest.toString()) throw immutableTagError(name, tag);
+      return; // the same manifest again: nothing to change
+    }
     await this.bucket.put(paths.tagged(name, digest, tag), "");
-    await this.bucket.put(paths.tag(name, tag), bytes, {
+    const written = await this.bucket.put(paths.tag(name, tag), bytes, {
       httpMetadata: { contentType: mediaType },
       customMetadata: { digest: digest.toString(), inline: "1" },
+      onlyIf: immutable ? { etagDoesNotMatch: "*" } : undefined,
     });
+    if (!written) {
+      // An immutable tag created by a racing push: fine if it is the same manifest.
+      if ((await this.resolveTag(name, tag))?.toString() === digest.toString()) return;
+      await this.bucket.delete(paths.tagged(name, digest, tag));
+      throw immutableTagError(name, tag);
+    }
     if (previous && previous.toString() !== digest.toString()) {
       await this.bucket.delete(paths.tagged(name, previous, tag));
     }
@@ -135,4 +159,8 @@ export class ManifestStore {
 
 function infoOf(digest: Digest, obj: R2Object): ManifestInfo {
   return { digest, mediaType: obj.httpMetadata?.contentType ?? "application/octet-stream", size: obj.size };
+}
+
+function immutableTagError(name: string, tag: string): RegistryError {
+  return new RegistryError("TAG_IMMUTABLE", `tag ${tag} of ${name} is immutable (IMMUTABLE_TAGS): it cannot be moved`, { repository: name, tag });
 }

@@ -5,6 +5,8 @@ import { type Digest, digestOf, parseReference } from "../../../oci/grammar";
 import type { ManifestContent, ManifestInfo } from "../../storage/manifests";
 import { parseManifest } from "../../../oci/manifest";
 import { baseMediaType } from "../../../oci/media-types";
+import { checkDelete, checkTagMove, tagIsImmutable } from "../../gc/immutable";
+import { readGcSettings } from "../../gc/settings";
 import { readBodyLimited } from "../body";
 import type { Handler, RequestContext } from "../context";
 
@@ -38,8 +40,21 @@ export const putManifest: Handler = async (c) => {
     throw new RegistryError("DIGEST_INVALID", `manifest digest is ${digest}, not ${ref.digest}`);
   }
   const facts = parseManifest(bytes, baseMediaType(c.request.headers.get("Content-Type")));
+  const gc = readGcSettings(c.env);
+  const immutable = ref.tag !== undefined && tagIsImmutable(gc, c.name, ref.tag);
+  if (immutable) await checkTagMove(gc, c.storage.manifests, c.name, ref.tag!, digest);
   await requireReferences(c, facts.blobs, facts.manifests);
-  await c.storage.manifests.put(c.name, digest, bytes, facts, ref.tag);
+  await c.storage.manifests.put(c.name, digest, bytes, facts, ref.tag, immutable);
+  // Garbage collection's re-check after write (protocol in gc/coordinator.ts): while a run is active,
+  // look at the blobs again, reviving what it condemned meanwhile. Should one be gone (this push took
+  // longer than GC_CONDEMN_SECONDS since its check), take the manifest back rather than leave it dangling.
+  const lost = await c.storage.blobs.confirm(c.name, facts.blobs);
+  if (lost.length) {
+    await c.storage.manifests.delete(c.name, digest).catch(() => undefined);
+    throw new RegistryError("MANIFEST_BLOB_UNKNOWN", `blobs removed by garbage collection during the push: ${lost.join(", ")}; push them again`, {
+      digests: lost.map(String),
+    });
+  }
   const headers: Record<string, string> = {
     Location: `/v2/${c.name}/manifests/${digest}`,
     "Docker-Content-Digest": digest.toString(),
@@ -52,6 +67,7 @@ export const putManifest: Handler = async (c) => {
 export const deleteManifest: Handler = async (c) => {
   if (!c.config.deleteEnabled) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
   const ref = parseReference(c.params.reference);
+  await checkDelete(readGcSettings(c.env), c.storage.manifests, c.name, ref);
   if (ref.tag !== undefined) await c.storage.manifests.deleteTag(c.name, ref.tag);
   else await c.storage.manifests.delete(c.name, ref.digest);
   return new Response(null, { status: 202, headers: { "Content-Length": "0" } });
