@@ -10,13 +10,6 @@ export function gcStub(): DurableObjectStub<GcCoordinator> {
   return env.GC.get(env.GC.idFromName("gc"));
 }
 
-/** Settings as the coordinator sees them (its env), for this test file's runs. */
-export async function gcSettings(values: Record<string, string>): Promise<void> {
-  await runInDurableObject(gcStub(), (instance: GcCoordinator) => {
-    Object.assign((instance as unknown as { env: Record<string, string> }).env, values);
-  });
-}
-
 export async function activePhase(): Promise<string | null> {
   return (await gcStub().status()).active?.phase ?? null;
 }

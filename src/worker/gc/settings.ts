@@ -1,9 +1,10 @@
 /**
- * Garbage collection's settings, read from the environment. (Rows of the one settings table once it
- * exists; the validators in policy.ts are what those rows call.)
+ * Garbage collection's settings, as the coordinator and the push path use them: the rows GC_*,
+ * RETENTION and IMMUTABLE_TAGS of the one settings table (src/worker/settings.ts; the JSON validators
+ * are policy.ts), plus the upload session TTL that orphaned data waits for.
  */
-import type { Env } from "../config";
-import { type ImmutableRule, parseImmutableTags, parseRetention, type RetentionRule } from "./policy";
+import { readSettings, type Settings } from "../settings";
+import type { ImmutableRule, RetentionRule } from "./policy";
 
 export interface GcSettings {
   /** New, still unreferenced content younger than this is left alone (GC_GRACE_SECONDS). */
@@ -20,55 +21,18 @@ export interface GcSettings {
   immutable: ImmutableRule[];
 }
 
-export const GC_DEFAULTS = { graceSeconds: 86400, condemnSeconds: 300, stepOperations: 1000 } as const;
-export const MIN_STEP_OPERATIONS = 50;
-export const MAX_STEP_OPERATIONS = 10_000;
-
-type GcEnv = Partial<Record<"GC_GRACE_SECONDS" | "GC_CONDEMN_SECONDS" | "GC_STEP_OPERATIONS" | "GC_STEP_PAUSE_SECONDS" | "RETENTION" | "IMMUTABLE_TAGS" | "UPLOAD_SESSION_TTL_SECONDS", string>>;
-
-function int(env: GcEnv, name: keyof GcEnv, dflt: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return dflt;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new Error(`${name}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
-  return n;
+export function readGcSettings(env: object): GcSettings {
+  return gcSettingsOf(readSettings(env));
 }
 
-function json<T>(env: GcEnv, name: keyof GcEnv, parse: (v: unknown) => T, dflt: T): T {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === "") return dflt;
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    throw new Error(`${name}: not valid JSON`);
-  }
-  try {
-    return parse(v);
-  } catch (e) {
-    throw new Error(`${name}: ${(e as Error).message}`);
-  }
-}
-
-const KEYS = ["GC_GRACE_SECONDS", "GC_CONDEMN_SECONDS", "GC_STEP_OPERATIONS", "GC_STEP_PAUSE_SECONDS", "RETENTION", "IMMUTABLE_TAGS", "UPLOAD_SESSION_TTL_SECONDS"] as const;
-const cache = new Map<string, GcSettings>();
-
-/** Parsed once per distinct set of values (the environment rarely changes within an isolate). */
-export function readGcSettings(env: Env): GcSettings {
-  const e = env as unknown as GcEnv;
-  const key = JSON.stringify(KEYS.map((k) => e[k] ?? null));
-  const hit = cache.get(key);
-  if (hit) return hit;
-  const s: GcSettings = {
-    graceSeconds: int(e, "GC_GRACE_SECONDS", GC_DEFAULTS.graceSeconds),
-    condemnSeconds: int(e, "GC_CONDEMN_SECONDS", GC_DEFAULTS.condemnSeconds),
-    stepOperations: int(e, "GC_STEP_OPERATIONS", GC_DEFAULTS.stepOperations, MIN_STEP_OPERATIONS, MAX_STEP_OPERATIONS),
-    stepPauseSeconds: int(e, "GC_STEP_PAUSE_SECONDS", 0),
-    sessionTtlSeconds: int(e, "UPLOAD_SESSION_TTL_SECONDS", 86400),
-    retention: json(e, "RETENTION", parseRetention, []),
-    immutable: json(e, "IMMUTABLE_TAGS", parseImmutableTags, []),
+export function gcSettingsOf(s: Settings): GcSettings {
+  return {
+    graceSeconds: s.GC_GRACE_SECONDS,
+    condemnSeconds: s.GC_CONDEMN_SECONDS,
+    stepOperations: s.GC_STEP_OPERATIONS,
+    stepPauseSeconds: s.GC_STEP_PAUSE_SECONDS,
+    sessionTtlSeconds: s.UPLOAD_SESSION_TTL_SECONDS,
+    retention: s.RETENTION,
+    immutable: s.IMMUTABLE_TAGS,
   };
-  if (cache.size > 20) cache.clear();
-  cache.set(key, s);
-  return s;
 }

@@ -6,7 +6,7 @@ import type { ManifestContent, ManifestInfo } from "../../storage/manifests";
 import { parseManifest } from "../../../oci/manifest";
 import { baseMediaType } from "../../../oci/media-types";
 import { checkDelete, checkTagMove, tagIsImmutable } from "../../gc/immutable";
-import { readGcSettings } from "../../gc/settings";
+import { gcSettingsOf } from "../../gc/settings";
 import { readBodyLimited } from "../body";
 import type { Handler, RequestContext } from "../context";
 
@@ -40,7 +40,7 @@ export const putManifest: Handler = async (c) => {
     throw new RegistryError("DIGEST_INVALID", `manifest digest is ${digest}, not ${ref.digest}`);
   }
   const facts = parseManifest(bytes, baseMediaType(c.request.headers.get("Content-Type")));
-  const gc = readGcSettings(c.env);
+  const gc = gcSettingsOf(c.settings);
   const immutable = ref.tag !== undefined && tagIsImmutable(gc, c.name, ref.tag);
   if (immutable) await checkTagMove(gc, c.storage.manifests, c.name, ref.tag!, digest);
   await requireReferences(c, facts.blobs, facts.manifests);
@@ -61,15 +61,21 @@ export const putManifest: Handler = async (c) => {
     "Content-Length": "0",
   };
   if (facts.subject) headers["OCI-Subject"] = facts.subject.toString();
+  c.events.emit({ action: "push", repository: c.name, digest: digest.toString(), mediaType: facts.mediaType, size: bytes.length, tag: ref.tag });
   return new Response(null, { status: 201, headers });
 };
 
 export const deleteManifest: Handler = async (c) => {
-  if (!c.config.deleteEnabled) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
+  if (!c.settings.DELETE_ENABLED) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
   const ref = parseReference(c.params.reference);
-  await checkDelete(readGcSettings(c.env), c.storage.manifests, c.name, ref);
-  if (ref.tag !== undefined) await c.storage.manifests.deleteTag(c.name, ref.tag);
-  else await c.storage.manifests.delete(c.name, ref.digest);
+  await checkDelete(gcSettingsOf(c.settings), c.storage.manifests, c.name, ref);
+  if (ref.tag !== undefined) {
+    const digest = await c.storage.manifests.deleteTag(c.name, ref.tag);
+    c.events.emit({ action: "delete", repository: c.name, digest: digest.toString(), tag: ref.tag });
+  } else {
+    await c.storage.manifests.delete(c.name, ref.digest);
+    c.events.emit({ action: "delete", repository: c.name, digest: ref.digest.toString() });
+  }
   return new Response(null, { status: 202, headers: { "Content-Length": "0" } });
 };
 
