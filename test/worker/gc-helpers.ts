@@ -1,5 +1,5 @@
 /** Helpers for garbage collection tests: the coordinator stepped alarm by alarm, and R2 peeks. */
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, runDurableObjectAlarm, SELF } from "cloudflare:test";
 import { expect } from "vitest";
 import type { GcCoordinator } from "../../src/worker/gc/coordinator";
 import type { GcReport } from "../../src/worker/gc/report";
@@ -74,4 +74,40 @@ export async function snapshot(): Promise<Map<string, string>> {
     cursor = res.truncated ? res.cursor : undefined;
   } while (cursor);
   return out;
+}
+
+/** Push a manifest naming the given config and layers (already in the repository); returns its digest. */
+export async function putImageManifest(repo: string, ref: string | undefined, config: string, layers: { digest: string; size: number }[], extra: Record<string, unknown> = {}): Promise<{ status: number; digest: string; body: string }> {
+  const body = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: config, size: (await blobSize(repo, config)) ?? 0 },
+    layers: layers.map((l) => ({ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", ...l })),
+    ...extra,
+  });
+  const digest = await sha(body);
+  const res = await SELF.fetch(`http://registry.test/v2/${repo}/manifests/${ref ?? digest}`, {
+    method: "PUT",
+    body,
+    headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json" },
+  });
+  await res.arrayBuffer();
+  return { status: res.status, digest, body };
+}
+
+async function blobSize(repo: string, digest: string): Promise<number | null> {
+  const res = await SELF.fetch(`http://registry.test/v2/${repo}/blobs/${digest}`, { method: "HEAD" });
+  return res.status === 200 ? Number(res.headers.get("Content-Length")) : null;
+}
+
+async function sha(s: string): Promise<string> {
+  const h = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s)));
+  return `sha256:${[...h].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+export async function condemnedState(digest: string): Promise<"live" | "condemned" | "tombstone" | "absent"> {
+  const idx = await indexEntry(digest);
+  if (!idx) return "absent";
+  if (idx.customMetadata?.tombstone) return "tombstone";
+  return idx.customMetadata?.condemned ? "condemned" : "live";
 }

@@ -14,6 +14,9 @@
  *     mount or link): condemned → live;
  *   - `condemn` (GC): live → condemned, only if unchanged since GC listed it;
  *   - `entomb` (GC): condemned → tombstone, only if nobody revived it since GC condemned it.
+ * R2's etag is the MD5 of the body, so a rewrite that changed only metadata would keep its etag and the
+ * conditions above could not tell the states apart: every write here therefore puts a fresh nonce after
+ * the digest in the body (`versioned`), which makes the etag a version. Nothing reads these bodies.
  * Writers never overwrite a tombstone: `place` waits for GC to delete it and then creates the object anew,
  * so GC's later unconditional deletes can only ever hit what it entombed.
  */
@@ -40,6 +43,11 @@ function withoutMarks(meta: Record<string, string> | undefined): Record<string, 
 
 /** How long a writer waits for a tombstone to go (GC deletes it in the step that wrote it). */
 const TOMBSTONE_WAIT_MS = 10_000;
+
+/** The body of every write: the digest, and a nonce that makes this write's etag unique. */
+function versioned(body: string): string {
+  return `${body}\n${crypto.randomUUID()}`;
+}
 const ATTEMPTS = 50;
 
 /**
@@ -52,7 +60,7 @@ export async function revive(bucket: R2Bucket, key: string, obj: R2Object, body:
     const state = stateOf(current);
     if (state === "live") return current;
     if (state === "tombstone") return null;
-    const put = await bucket.put(key, body, {
+    const put = await bucket.put(key, versioned(body), {
       httpMetadata: current.httpMetadata,
       customMetadata: withoutMarks(current.customMetadata),
       onlyIf: { etagMatches: current.etag },
@@ -86,7 +94,7 @@ export async function place(
 ): Promise<{ obj: R2Object; created: boolean }> {
   const deadline = Date.now() + TOMBSTONE_WAIT_MS;
   for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
-    const created = await bucket.put(key, body, { customMetadata, onlyIf: { etagDoesNotMatch: "*" } });
+    const created = await bucket.put(key, versioned(body), { customMetadata, onlyIf: { etagDoesNotMatch: "*" } });
     if (created) return { obj: created, created: true };
     const existing = await bucket.head(key);
     if (existing) {
@@ -109,7 +117,7 @@ export async function place(
 export async function condemn(bucket: R2Bucket, key: string, etag: string, body: string, runId: string): Promise<R2Object | null> {
   const obj = await bucket.head(key);
   if (!obj || obj.etag !== etag || stateOf(obj) === "tombstone") return null;
-  return bucket.put(key, body, {
+  return bucket.put(key, versioned(body), {
     httpMetadata: obj.httpMetadata,
     customMetadata: { ...withoutMarks(obj.customMetadata), [CONDEMNED]: runId },
     onlyIf: { etagMatches: etag },
@@ -125,7 +133,7 @@ export async function entomb(
   runId: string,
   meta: Record<string, string> = {},
 ): Promise<boolean> {
-  const put = await bucket.put(key, body, {
+  const put = await bucket.put(key, versioned(body), {
     customMetadata: { ...withoutMarks(meta), [TOMBSTONE]: runId },
     onlyIf: { etagMatches: condemnedEtag },
   });
