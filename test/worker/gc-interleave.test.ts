@@ -40,7 +40,7 @@ describe("pushes interleaved with a run", () => {
     const id = await startRun();
     await stepUntil("recheck");
     expect(await condemnedState(b.layer)).toBe("condemned");
-    const report = await finishRun(id);
+    await finishRun(id);
     expect(report.state).toBe("done");
     expect(await blobStored("race/control", b.layer)).toEqual({ index: false, data: false, link: false });
   });
@@ -63,7 +63,7 @@ describe("pushes interleaved with a run", () => {
     const put = await putImageManifest("race/late-manifest", "1", b.config, [{ digest: b.layer, size: b.size }]);
     expect(put.status).toBe(201);
     expect(await condemnedState(b.layer)).toBe("live"); // the reference check revived it
-    const report = await finishRun(id);
+    await finishRun(id);
     await pullsWhole("race/late-manifest", "1", b.layer, b.size);
   });
 
@@ -90,7 +90,7 @@ describe("pushes interleaved with a run", () => {
     expect(put.status).toBe(201);
     await stepUntil("recheck");
     expect(await condemnedState(b.layer)).toBe("condemned"); // the mark did not see the manifest...
-    const report = await finishRun(id);
+    await finishRun(id);
     expect(await condemnedState(b.layer)).toBe("live"); // ...the second look did, and pardoned it
     expect(report.revived).toBeGreaterThanOrEqual(2);
     await pullsWhole("race/dekker", "1", b.layer, b.size);
