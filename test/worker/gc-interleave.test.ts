@@ -40,7 +40,7 @@ describe("pushes interleaved with a run", () => {
     const id = await startRun();
     await stepUntil("recheck");
     expect(await condemnedState(b.layer)).toBe("condemned");
-    await finishRun(id);
+    const report = await finishRun(id);
     expect(report.state).toBe("done");
     expect(await blobStored("race/control", b.layer)).toEqual({ index: false, data: false, link: false });
   });
@@ -90,7 +90,7 @@ describe("pushes interleaved with a run", () => {
     expect(put.status).toBe(201);
     await stepUntil("recheck");
     expect(await condemnedState(b.layer)).toBe("condemned"); // the mark did not see the manifest...
-    await finishRun(id);
+    const report = await finishRun(id);
     expect(await condemnedState(b.layer)).toBe("live"); // ...the second look did, and pardoned it
     expect(report.revived).toBeGreaterThanOrEqual(2);
     await pullsWhole("race/dekker", "1", b.layer, b.size);

@@ -75,7 +75,8 @@ describe("a run", () => {
 describe("triggers", () => {
   it("the scheduled handler starts a run (cron), and a second trigger while it runs joins it", async () => {
     const ctx = createExecutionContext();
-    await worker.scheduled!(createScheduledController({ cron: "17 3 * * *", scheduledTime: Date.now() }), env, ctx);
+    const scheduled = worker.scheduled as (c: ScheduledController, e: typeof env, x: ExecutionContext) => Promise<void>;
+    await scheduled(createScheduledController({ cron: "17 3 * * *", scheduledTime: Date.now() }), env, ctx);
     await waitOnExecutionContext(ctx);
     const { active } = await gcStub().status();
     expect(active?.trigger).toBe("cron 17 3 * * *");
