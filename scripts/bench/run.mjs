@@ -4,7 +4,7 @@
  *
  *   --quick            1 round, smaller images and lists, 2 s load runs (for development)
  *   --rounds N         rounds of every measurement (default 3; medians are reported)
- *   --only a,b         workloads to run: transfer, load, scale (default all)
+ *   --only a,b         workloads to run: transfer, load, scale, gc (default all)
  *   --images a,b       images for the transfer workload: small, medium, big (default all)
  *   --readme           also replace the Benchmark section of README.md with this run's table
  *
@@ -23,12 +23,13 @@ import { machine, summarize } from "./lib/report.mjs";
 import { startDistribution, startFloor, startWharf } from "./lib/servers.mjs";
 import { loadWorkload, scaleWorkload, SKOPEO, transferWorkload } from "./lib/workloads.mjs";
 import { wharfCli } from "./lib/wharf-cli.mjs";
+import { gcWorkload } from "./lib/gc.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 process.chdir(root);
 
 function parseArgs(argv) {
-  const o = { quick: false, rounds: undefined, only: ["transfer", "load", "scale"], images: ["small", "medium", "big"], readme: false };
+  const o = { quick: false, rounds: undefined, only: ["transfer", "load", "scale", "gc"], images: ["small", "medium", "big"], readme: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--quick") o.quick = true;
@@ -83,6 +84,7 @@ try {
   if (opts.only.includes("scale")) {
     samples.push(...(await scaleWorkload({ registries, rounds: plan.rounds, tags: plan.tags, repos: plan.repos })));
   }
+  if (opts.only.includes("gc")) samples.push(...(await gcWorkload({ root, quick: opts.quick, log })));
 } finally {
   await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
   removeDir(work);
