@@ -78,7 +78,8 @@ describe("pushes interleaved with a run", () => {
     await stepUntil("sweep");
     const put = await putImageManifest("race/head", "1", b.config, [{ digest: b.layer, size: b.size }]);
     expect(put.status).toBe(201);
-    await finishRun(id);
+    const report = await finishRun(id);
+    expect(report.revived).toBeGreaterThanOrEqual(2); // the layer (HEAD) and the config (the manifest's check)
     await pullsWhole("race/head", "1", b.layer, b.size);
   });
 

@@ -55,7 +55,7 @@ describe("mark", () => {
       for (const k of keys) db.run("INSERT INTO d (key, uploaded, size, cand) VALUES (?, 0, 1, 1)", k);
       const budget = new Budget(env.BUCKET, 50);
       let removed = 0;
-      const done = await sweepSome(budget, db, "test", { blob: () => undefined, links: () => undefined, data: () => removed++ });
+      const done = await sweepSome(budget, db, "test", { blob: () => undefined, links: () => undefined, data: () => removed++, revived: () => undefined });
       return { done, removed, used: budget.used };
     });
     expect(result).toEqual({ done: true, removed: 30, used: 1 }); // one delete call for all 30

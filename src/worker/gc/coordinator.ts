@@ -276,6 +276,7 @@ export class GcCoordinator extends DurableObject<Env> {
             report.removed.dataObjects++;
             report.removed.bytes += size;
           },
+          revived: () => report.revived++,
         });
     }
   }

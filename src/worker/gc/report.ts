@@ -27,7 +27,7 @@ export interface GcReport {
   inventory: { repositories: number; manifests: number; tags: number; links: number; blobs: number; dataObjects: number };
   /** Removed (a dry run: what would be removed). */
   removed: GcCounts;
-  /** Candidates a push revived (or that changed) between condemnation and sweep. */
+  /** Condemned candidates that pushes revived before the sweep, or the run's second look pardoned. */
   revived: number;
   /** Up to EXAMPLES names of what went, for people reading the report. */
   examples: { tags: string[]; manifests: string[]; blobs: string[] };

@@ -6,6 +6,13 @@
  * no R2 calls. Applying re-checks each doomed item just before deleting it, so what changed since the
  * inventory survives: a tag whose object changed (moved, re-pushed) is kept; a manifest re-pushed or
  * tagged since is kept. Immutable tags are never doomed.
+ *
+ * Seam for the pull-through cache (src/worker/proxy/, not on main when this was written): it records the
+ * last pull of a cached manifest as `repositories/<name>/_manifests/pulled/<alg>/<hex>` with
+ * customMetadata.pulledAt (ms). To expire cached content not pulled for a configured time: add that key
+ * to storage/paths.ts (and parseRepoKey), record it in inventory.ts's listRepositories as a column of m,
+ * and in evaluateRepo doom the manifests of a cached repository whose pulledAt (or, without one, upload
+ * time) is older than the setting; mark and sweep then collect their blobs like any other.
  */
 import { parseDigest } from "../../oci/grammar";
 import { ManifestStore } from "../storage/manifests";

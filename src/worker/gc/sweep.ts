@@ -60,6 +60,8 @@ export interface Removed {
   blob(digest: string, size: number): void;
   links(n: number): void;
   data(key: string, size: number): void;
+  /** A condemned candidate that a push revived before it could be entombed. */
+  revived(): void;
 }
 
 /** Entomb and delete what is still condemned; then orphaned data. Returns true when done. */
@@ -78,7 +80,10 @@ export async function sweepSome(budget: Budget, db: GcDb, runId: string, removed
         const key = paths.blobIndex(parseDigest(b.digest));
         const ok = b.cand === 2 || (await entomb(budget.bucket, key, b.cetag!, b.digest, runId, { data: b.data, size: String(b.size) }));
         if (ok) won.push(b);
-        else db.run("UPDATE b SET cand = 0 WHERE digest = ?", b.digest); // revived: a push needs it
+        else {
+          db.run("UPDATE b SET cand = 0 WHERE digest = ?", b.digest); // revived: a push needs it
+          removed.revived();
+        }
       });
       // Links and data first, the index entry (the tombstone) last: while it stands, no writer links the digest.
       const hanging: string[] = [];
@@ -106,6 +111,7 @@ export async function sweepSome(budget: Budget, db: GcDb, runId: string, removed
       await pool(links, 6, async (l) => {
         const key = paths.layerLink(l.repo, parseDigest(l.digest));
         if (await entomb(budget.bucket, key, l.cetag, l.digest, runId)) won.push(key);
+        else removed.revived();
         db.run("UPDATE l SET cand = 3 WHERE repo = ? AND digest = ?", l.repo, l.digest);
       });
       if (won.length) await budget.bucket.delete(won);
