@@ -18,11 +18,18 @@ import { pool } from "./transfer.mjs";
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 const sha256 = (b) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 
+/**
+ * One request; a 503 is retried (every call here is idempotent: blob POST by digest, manifest PUT, GET):
+ * under load `wrangler dev` sometimes answers "Your worker restarted mid-request" for a request in flight.
+ */
 async function call(url, init, ok) {
-  const r = await fetch(url, { ...init, signal: AbortSignal.timeout(60_000) });
-  const text = await r.text();
-  if (!ok.includes(r.status)) throw new Error(`${init.method ?? "GET"} ${url}: ${r.status} ${text.slice(0, 300)}`);
-  return text;
+  for (let attempt = 0; ; attempt++) {
+    const r = await fetch(url, { ...init, signal: AbortSignal.timeout(60_000) });
+    const text = await r.text();
+    if (ok.includes(r.status)) return text;
+    if (r.status !== 503 || attempt >= 5) throw new Error(`${init.method ?? "GET"} ${url}: ${r.status} ${text.slice(0, 300)}`);
+    await new Promise((res) => setTimeout(res, 500 * (attempt + 1)));
+  }
 }
 
 async function blob(base, repo, bytes) {
