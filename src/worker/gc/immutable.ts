@@ -1,12 +1,12 @@
 /**
  * Immutable tags (IMMUTABLE_TAGS): once pushed, a tag matching a rule cannot be moved or deleted by
- * anyone (409 TAG_IMMUTABLE; the wire code is DENIED), and retention leaves it alone (policy.ts).
+ * anyone (DomainError TAG_IMMUTABLE: 409, wire code DENIED), and retention leaves it alone (policy.ts).
  * Pushing the same manifest to it again is allowed (it changes nothing). Deleting a manifest by digest
  * that an immutable tag points at is refused too, since it would delete the tag.
  * The first push of such a tag is create-only (ManifestStore.put with `immutableTag`), so of two racing
  * first pushes one wins and the other is refused.
  */
-import { RegistryError } from "../errors";
+import { DomainError } from "../domain-errors";
 import type { Digest } from "../../oci/grammar";
 import type { ManifestStore } from "../storage/manifests";
 import { isImmutable } from "./policy";
@@ -16,8 +16,8 @@ export function tagIsImmutable(settings: GcSettings, repo: string, tag: string):
   return isImmutable(settings.immutable, repo, tag);
 }
 
-export function immutableError(repo: string, tag: string, what: string): RegistryError {
-  return new RegistryError("TAG_IMMUTABLE", `tag ${tag} of ${repo} is immutable (IMMUTABLE_TAGS): it cannot be ${what}`, { repository: repo, tag });
+export function immutableError(repo: string, tag: string, what: string): DomainError {
+  return new DomainError("TAG_IMMUTABLE", `tag ${tag} of ${repo} is immutable (IMMUTABLE_TAGS): it cannot be ${what}`, { detail: { repository: repo, tag } });
 }
 
 /** Before moving `tag` to `digest`: refused when the tag is immutable and points elsewhere. */

@@ -20,7 +20,7 @@
  * Writers never overwrite a tombstone: `place` waits for GC to delete it and then creates the object anew,
  * so GC's later unconditional deletes can only ever hit what it entombed.
  */
-import { RegistryError } from "../errors";
+import { DomainError } from "../domain-errors";
 
 export const CONDEMNED = "condemned";
 export const TOMBSTONE = "tombstone";
@@ -103,7 +103,7 @@ export async function place(
         if (live) return { obj: live, created: false };
       }
       if (Date.now() > deadline) {
-        throw new RegistryError("UNAVAILABLE", "garbage collection is deleting this content right now; retry", undefined, { "Retry-After": "2" });
+        throw new DomainError("GC_COLLECTING", "garbage collection is deleting this content right now; retry");
       }
       await new Promise((r) => setTimeout(r, wait));
     }
