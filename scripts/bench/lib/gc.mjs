@@ -16,6 +16,8 @@ import { startWharf } from "./servers.mjs";
 import { pool } from "./transfer.mjs";
 
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+/** Requests in flight while seeding (more only queue inside wrangler dev on a 2-core machine). */
+const SEED_CONCURRENCY = 6;
 const sha256 = (b) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 
 /**
@@ -24,8 +26,15 @@ const sha256 = (b) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
  */
 async function call(url, init, ok) {
   for (let attempt = 0; ; attempt++) {
-    const r = await fetch(url, { ...init, signal: AbortSignal.timeout(60_000) });
-    const text = await r.text();
+    let r;
+    let text;
+    try {
+      r = await fetch(url, { ...init, signal: AbortSignal.timeout(120_000) });
+      text = await r.text();
+    } catch (err) {
+      if (attempt >= 5) throw err; // a timeout on a machine this loaded: try again
+      continue;
+    }
     if (ok.includes(r.status)) return text;
     if (r.status !== 503 || attempt >= 5) throw new Error(`${init.method ?? "GET"} ${url}: ${r.status} ${text.slice(0, 300)}`);
     await new Promise((res) => setTimeout(res, 500 * (attempt + 1)));
@@ -87,7 +96,7 @@ export async function gcWorkload({ root, quick = false, log = console.error }) {
   const wharf = await startWharf(root, { GC_GRACE_SECONDS: "0", GC_CONDEMN_SECONDS: "0" });
   try {
     log(`gc: seeding ${repos} repositories, ${repos * perRepo} manifests through HTTP`);
-    const s = await seed(wharf.url, repos, perRepo, 16, log);
+    const s = await seed(wharf.url, repos, perRepo, SEED_CONCURRENCY, log);
     const manifests = repos * perRepo;
     const samples = [];
     for (const dryRun of [true, false]) {
