@@ -46,7 +46,7 @@ export function parseName(name: string): string {
 }
 
 export function parseTag(tag: string): string {
-  if (!TAG_RE.test(tag)) throw new OciFormatError("tag", `invalid tag: ${truncate(tag)}`);
+  if (!isValidTag(tag)) throw new OciFormatError("tag", `invalid tag: ${truncate(tag)}`);
   return tag;
 }
 

@@ -8,6 +8,8 @@ import type { SettingName } from "./settings";
 export interface Bindings {
   BUCKET: R2Bucket;
   UPLOADS: DurableObjectNamespace<import("./upload/session").UploadSession>;
+  /** One object per repository name: serialises its tag and manifest mutations (src/worker/repository/). */
+  REPOSITORIES: DurableObjectNamespace<import("./repository/object").Repository>;
   /** The garbage collection coordinator (one object, named "gc"). */
   GC: DurableObjectNamespace<import("./gc/coordinator").GcCoordinator>;
 }

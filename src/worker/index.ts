@@ -7,6 +7,7 @@ import { scheduledGc } from "./gc/stub";
 import { buildRouter } from "./router";
 
 export { UploadSession } from "./upload/session";
+export { Repository } from "./repository/object";
 export { GcCoordinator } from "./gc/coordinator";
 
 const router = buildRouter();

@@ -56,6 +56,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../config";
+import { Repositories } from "../repository/client";
 import { paths } from "../storage/paths";
 import { Budget } from "./budget";
 import { GcDb } from "./db";
@@ -217,7 +218,7 @@ export class GcCoordinator extends DurableObject<Env> {
           for (const r of db.all<{ repo: string; digest: string }>("SELECT repo, digest FROM m WHERE doomed = 1 LIMIT 20")) example(report.examples.manifests, `${r.repo}@${r.digest}`);
           return true;
         }
-        return applyRetention(budget, db, {
+        return applyRetention(budget, db, new Repositories(this.env.REPOSITORIES), {
           tag: (repo, tag) => {
             report.removed.tags++;
             example(report.examples.tags, `${repo}:${tag}`);

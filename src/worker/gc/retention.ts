@@ -1,6 +1,7 @@
 /**
  * Retention: which tags and manifests a run drops (policy.ts decides, from the inventory), and dropping
- * them through the manifest store, so a retention delete is the same delete a client's DELETE is.
+ * them through the repository's Durable Object (src/worker/repository/), so a retention delete is the same
+ * serialised delete a client's DELETE is. Each such call is one subrequest, counted in the step's budget.
  *
  * Evaluation runs over repositories in batches (cursor "cursor.retain") and marks rows `doomed`; it makes
  * no R2 calls. Applying re-checks each doomed item just before deleting it, so what changed since the
@@ -15,7 +16,7 @@
  * time) is older than the setting; mark and sweep then collect their blobs like any other.
  */
 import { parseDigest } from "../../oci/grammar";
-import { ManifestStore } from "../storage/manifests";
+import type { Repositories } from "../repository/client";
 import { paths } from "../storage/paths";
 import type { Budget } from "./budget";
 import type { GcDb } from "./db";
@@ -51,14 +52,19 @@ function evaluateRepo(db: GcDb, settings: GcSettings, repo: string, now: number)
 }
 
 /** Delete what evaluation doomed (tags first, then manifests), re-checking each first. */
-export async function applyRetention(budget: Budget, db: GcDb, report: { tag(repo: string, tag: string): void; manifest(repo: string, digest: string): void }): Promise<boolean> {
-  const store = new ManifestStore(budget.bucket);
+export async function applyRetention(
+  budget: Budget,
+  db: GcDb,
+  repositories: Repositories,
+  report: { tag(repo: string, tag: string): void; manifest(repo: string, digest: string): void },
+): Promise<boolean> {
   while (budget.has(DELETE_COST)) {
     const t = db.one<{ repo: string; tag: string; etag: string }>("SELECT repo, tag, etag FROM t WHERE doomed = 1 LIMIT 1");
     if (!t) break;
     const now = await budget.bucket.head(paths.tag(t.repo, t.tag));
     if (now && now.etag === t.etag) {
-      await store.deleteTag(t.repo, t.tag).catch(() => undefined); // gone meanwhile: nothing to do
+      budget.used++;
+      await repositories.deleteTag(t.repo, t.tag).catch(() => undefined); // gone meanwhile: nothing to do
       report.tag(t.repo, t.tag);
       db.run("UPDATE t SET doomed = 2 WHERE repo = ? AND tag = ?", t.repo, t.tag);
     } else {
@@ -74,7 +80,8 @@ export async function applyRetention(budget: Budget, db: GcDb, report: { tag(rep
       budget.bucket.list({ prefix: paths.taggedPrefix(m.repo, digest), limit: 1 }),
     ]);
     if (obj && obj.uploaded.getTime() === m.uploaded && tagged.objects.length === 0) {
-      await store.delete(m.repo, digest).catch(() => undefined);
+      budget.used++;
+      await repositories.deleteManifest(m.repo, digest).catch(() => undefined);
       report.manifest(m.repo, m.digest);
       db.run("UPDATE m SET doomed = 2 WHERE repo = ? AND digest = ?", m.repo, m.digest);
     } else if (!obj) {

@@ -2,8 +2,13 @@
  * Manifest storage: revisions (bytes exactly as pushed, with their media type), tags, and the reverse
  * index of tags per revision that lets a delete by digest remove every tag pointing at it.
  *
- * Put, in named steps: store the revision → record the referrer (if it has a subject) → point the tag
+ * Put, in named steps: store the revision → record the referrer (if it has a subject) → move the tag
  * → mark the repository in the catalog. A reader that sees a tag always finds its revision.
+ *
+ * The mutations (`put`, `moveTag`, `deleteTag`, `deleteManifest`) read, then write, then clean up the
+ * reverse index: they are correct only when no other mutation of the same repository runs meanwhile.
+ * Only the repository's Durable Object (src/worker/repository/, protocol in its header) calls them, one at
+ * a time; everything else mutates manifests and tags through `Repositories`. Reads need no guard.
  */
 import { DomainError } from "../domain-errors";
 import { type Digest, parseDigest } from "../../oci/grammar";
@@ -33,11 +38,7 @@ export class ManifestStore {
     this.catalog = new CatalogStore(bucket);
   }
 
-  /**
-   * `immutableTag`: the tag may be created but never moved (gc/immutable.ts): it is written only if
-   * absent, and an existing tag pointing elsewhere is refused with TAG_IMMUTABLE.
-   */
-  async put(name: string, digest: Digest, bytes: Uint8Array, facts: ManifestFacts, tag?: string, immutableTag = false): Promise<void> {
+  async put(name: string, digest: Digest, bytes: Uint8Array, facts: ManifestFacts, tag?: string): Promise<void> {
     await this.storeRevision(name, digest, bytes, facts);
     if (facts.subject) {
       await this.referrers.add(name, facts.subject, {
@@ -48,7 +49,7 @@ export class ManifestStore {
         annotations: facts.annotations,
       });
     }
-    if (tag !== undefined) await this.pointTag(name, tag, digest, bytes, facts.mediaType, immutableTag);
+    if (tag !== undefined) await this.moveTag(name, tag, digest, bytes, facts.mediaType);
     await this.catalog.add(name);
   }
 
@@ -105,7 +106,7 @@ export class ManifestStore {
   }
 
   /** Delete a revision, every tag that points at it, and its referrer entry. */
-  async delete(name: string, digest: Digest): Promise<void> {
+  async deleteManifest(name: string, digest: Digest): Promise<void> {
     const obj = await this.bucket.head(paths.manifest(name, digest));
     if (!obj) throw new DomainError("MANIFEST_UNKNOWN", `manifest ${digest} not found in ${name}`);
     for await (const keys of listKeys(this.bucket, paths.taggedPrefix(name, digest))) {
@@ -134,25 +135,16 @@ export class ManifestStore {
    * Point a tag at a revision. The tag object holds a copy of the manifest bytes and media type, so a pull
    * by tag (the commonest request a registry serves) is one R2 read instead of two. Both copies are
    * immutable bytes under one digest; a delete by digest removes the tags with the revision.
+   * Order: the new reverse-index entry is written before the tag, so at every step each tag's entry exists
+   * (a stale entry of the previous digest, left by a crash, is harmless: deleteManifest checks the tag).
    */
-  private async pointTag(name: string, tag: string, digest: Digest, bytes: Uint8Array, mediaType: string, immutable = false): Promise<void> {
+  async moveTag(name: string, tag: string, digest: Digest, bytes: Uint8Array, mediaType: string): Promise<void> {
     const previous = await this.resolveTag(name, tag);
-    if (immutable && previous) {
-      if (previous.toString() !== digest.toString()) throw immutableTagError(name, tag);
-      return; // the same manifest again: nothing to change
-    }
     await this.bucket.put(paths.tagged(name, digest, tag), "");
-    const written = await this.bucket.put(paths.tag(name, tag), bytes, {
+    await this.bucket.put(paths.tag(name, tag), bytes, {
       httpMetadata: { contentType: mediaType },
       customMetadata: { digest: digest.toString(), inline: "1" },
-      onlyIf: immutable ? { etagDoesNotMatch: "*" } : undefined,
     });
-    if (!written) {
-      // An immutable tag created by a racing push: fine if it is the same manifest.
-      if ((await this.resolveTag(name, tag))?.toString() === digest.toString()) return;
-      await this.bucket.delete(paths.tagged(name, digest, tag));
-      throw immutableTagError(name, tag);
-    }
     if (previous && previous.toString() !== digest.toString()) {
       await this.bucket.delete(paths.tagged(name, previous, tag));
     }
@@ -161,8 +153,4 @@ export class ManifestStore {
 
 function infoOf(digest: Digest, obj: R2Object): ManifestInfo {
   return { digest, mediaType: obj.httpMetadata?.contentType ?? "application/octet-stream", size: obj.size };
-}
-
-function immutableTagError(name: string, tag: string): DomainError {
-  return new DomainError("TAG_IMMUTABLE", `tag ${tag} of ${name} is immutable (IMMUTABLE_TAGS): it cannot be moved`, { detail: { repository: name, tag } });
 }

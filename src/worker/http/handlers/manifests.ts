@@ -1,17 +1,19 @@
 /** Manifest GET/HEAD by tag or digest, PUT (validate → store → tag), DELETE by tag or digest. */
 import { MAX_MANIFEST_BYTES } from "../../config";
 import { RegistryError } from "../../errors";
-import { type Digest, digestOf, parseManifestReference } from "../../../oci/grammar";
+import { digestOf, isDigest, isValidTag, type ManifestReference, parseManifestReference } from "../../../oci/grammar";
 import type { ManifestContent, ManifestInfo } from "../../storage/manifests";
 import { parseManifest } from "../../../oci/manifest";
 import { baseMediaType } from "../../../oci/media-types";
-import { checkDelete, checkTagMove, tagIsImmutable } from "../../gc/immutable";
+import { checkDelete, checkTagMove } from "../../gc/immutable";
 import { gcSettingsOf } from "../../gc/settings";
 import { readBodyLimited } from "../body";
-import type { Handler, RequestContext } from "../context";
+import { notModified } from "../conditional";
+import { checkReferences } from "../manifest-references";
+import type { Handler } from "../context";
 
 export const getManifest: Handler = async (c) => {
-  const ref = parseManifestReference(c.params.reference);
+  const ref = existingReference(c.params.reference);
   const head = c.request.method === "HEAD";
   const store = c.storage.manifests;
   let m: ManifestInfo | ManifestContent | null;
@@ -29,6 +31,8 @@ export const getManifest: Handler = async (c) => {
     ETag: `"${m.digest}"`,
   });
   if (ref.digest) headers.set("Cache-Control", "public, max-age=31536000, immutable");
+  const unchanged = notModified(c.request, headers);
+  if (unchanged) return unchanged;
   return new Response("bytes" in m ? (m as ManifestContent).bytes : null, { status: 200, headers });
 };
 
@@ -41,16 +45,15 @@ export const putManifest: Handler = async (c) => {
   }
   const facts = parseManifest(bytes, baseMediaType(c.request.headers.get("Content-Type")));
   const gc = gcSettingsOf(c.settings);
-  const immutable = ref.tag !== undefined && tagIsImmutable(gc, c.name, ref.tag);
-  if (immutable) await checkTagMove(gc, c.storage.manifests, c.name, ref.tag!, digest);
-  await requireReferences(c, facts.blobs, facts.manifests);
-  await c.storage.manifests.put(c.name, digest, bytes, facts, ref.tag, immutable);
+  if (ref.tag !== undefined) await checkTagMove(gc, c.storage.manifests, c.name, ref.tag, digest);
+  await checkReferences(c.storage, c.name, facts.references);
+  await c.repositories.putManifest(c.name, digest, bytes, facts.mediaType, ref.tag);
   // Garbage collection's re-check after write (protocol in gc/coordinator.ts): while a run is active,
   // look at the blobs again, reviving what it condemned meanwhile. Should one be gone (this push took
   // longer than GC_CONDEMN_SECONDS since its check), take the manifest back rather than leave it dangling.
   const lost = await c.storage.blobs.confirm(c.name, facts.blobs);
   if (lost.length) {
-    await c.storage.manifests.delete(c.name, digest).catch(() => undefined);
+    await c.repositories.deleteManifest(c.name, digest).catch(() => undefined);
     throw new RegistryError("MANIFEST_BLOB_UNKNOWN", `blobs removed by garbage collection during the push: ${lost.join(", ")}; push them again`, {
       digests: lost.map(String),
     });
@@ -67,35 +70,31 @@ export const putManifest: Handler = async (c) => {
 
 export const deleteManifest: Handler = async (c) => {
   if (!c.settings.DELETE_ENABLED) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
-  const ref = parseManifestReference(c.params.reference);
+  const ref = existingReference(c.params.reference);
   await checkDelete(gcSettingsOf(c.settings), c.storage.manifests, c.name, ref);
   if (ref.tag !== undefined) {
-    const digest = await c.storage.manifests.deleteTag(c.name, ref.tag);
+    const digest = await c.repositories.deleteTag(c.name, ref.tag);
     c.events.emit({ action: "delete", repository: c.name, digest: digest.toString(), tag: ref.tag });
   } else {
-    await c.storage.manifests.delete(c.name, ref.digest);
+    await c.repositories.deleteManifest(c.name, ref.digest);
     c.events.emit({ action: "delete", repository: c.name, digest: ref.digest.toString() });
   }
   return new Response(null, { status: 202, headers: { "Content-Length": "0" } });
 };
 
-/** Every blob and child manifest the manifest names must already be in this repository. */
-async function requireReferences(c: RequestContext, blobs: Digest[], manifests: Digest[]): Promise<void> {
-  const missing: string[] = [];
-  await Promise.all([
-    ...blobs.map(async (d) => {
-      if (!(await c.storage.blobs.exists(c.name, d))) missing.push(d.toString());
-    }),
-    ...manifests.map(async (d) => {
-      if (!(await c.storage.manifests.stat(c.name, d))) missing.push(d.toString());
-    }),
-  ]);
-  if (missing.length) {
-    throw new RegistryError("MANIFEST_BLOB_UNKNOWN", `manifest references unknown content: ${missing.join(", ")}`, {
-      digests: missing,
-    });
+/**
+ * A reference to read or delete. A tag that does not match the tag grammar can never have been pushed,
+ * so it names a manifest that does not exist: 404 MANIFEST_UNKNOWN (what the conformance suite asks of
+ * GET and HEAD), while a PUT to it stays 400 TAG_INVALID. A malformed digest stays 400 DIGEST_INVALID.
+ */
+function existingReference(raw: string): ManifestReference {
+  if (!isDigest(raw) && !isValidTag(raw)) {
+    throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${truncate(raw)} unknown: not a valid tag`, { tag: truncate(raw) });
   }
+  return parseManifestReference(raw);
 }
+
+const truncate = (s: string) => (s.length > 80 ? `${s.slice(0, 80)}...` : s);
 
 function tooLarge(max: number): RegistryError {
   return new RegistryError("MANIFEST_TOO_LARGE", `manifest larger than ${max} bytes`, { limit: max });
