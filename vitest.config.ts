@@ -33,6 +33,22 @@ export default defineConfig({
           UPSTREAMS,
           // One JSON line per request is for wrangler tail, not for test output.
           LOG_REQUESTS: "false",
+          // Garbage collection (test/worker/gc-*.test.ts): no grace and no wait, so a test decides what is
+          // old by what it did before the run; the smallest step budget, so runs take many steps; and steps
+          // never fire by themselves (a day apart): tests run each alarm with runDurableObjectAlarm.
+          GC_GRACE_SECONDS: "0",
+          GC_CONDEMN_SECONDS: "0",
+          GC_STEP_OPERATIONS: "50",
+          GC_STEP_PAUSE_SECONDS: "86400",
+          RETENTION: JSON.stringify([
+            { repositories: ["retain/last/*"], keepLast: 2 },
+            { repositories: ["retain/old/*"], olderThanSeconds: 0, keep: ["latest", "v*"] },
+            { repositories: ["retain/untagged/*"], untaggedOlderThanSeconds: 0 },
+          ]),
+          IMMUTABLE_TAGS: JSON.stringify([
+            { repositories: ["locked/*"], tags: ["v*"] },
+            { repositories: ["retain/*"], tags: ["release-*"] },
+          ]),
         },
         outboundService: fakeRegistry,
       },

@@ -4,7 +4,7 @@
  *
  *   --quick            1 round, smaller images and lists, 2 s load runs (for development)
  *   --rounds N         rounds of every measurement (default 3; medians are reported)
- *   --only a,b         workloads to run: transfer, load, scale, pull, pull-through (default all)
+ *   --only a,b         workloads to run: transfer, load, scale, pull, pull-through, gc (default all)
  *   --images a,b       images for the transfer workload: small, medium, big (default all)
  *   --readme           also replace the recorded run in docs/benchmarks.md with this run's tables
  *
@@ -25,12 +25,13 @@ import { loadWorkload, multipartPullWorkload, scaleWorkload, SKOPEO, transferWor
 import { wharfCli } from "./lib/wharf-cli.mjs";
 import { snapshotCheckout } from "./lib/snapshot.mjs";
 import { pullThroughReport, pullThroughWorkload } from "./lib/pull-through.mjs";
+import { gcWorkload } from "./lib/gc.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 process.chdir(root);
 
 function parseArgs(argv) {
-  const o = { quick: false, rounds: undefined, only: ["transfer", "load", "scale", "pull", "pull-through"], images: ["small", "medium", "big"], readme: false };
+  const o = { quick: false, rounds: undefined, only: ["transfer", "load", "scale", "pull", "pull-through", "gc"], images: ["small", "medium", "big"], readme: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--quick") o.quick = true;
@@ -102,6 +103,7 @@ try {
       samples.push({ workload: "scale", case: "seeding and walks", server: "wharf", round: 0, op: "scale", failed: true, error: String(e?.message ?? e).slice(0, 2000) });
     }
   }
+  if (opts.only.includes("gc")) samples.push(...(await gcWorkload({ root, quick: opts.quick, log })));
 } finally {
   await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
   removeDir(work);

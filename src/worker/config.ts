@@ -12,6 +12,8 @@ export interface Bindings {
   REPOSITORIES: DurableObjectNamespace<import("./repository/object").Repository>;
   /** One BlobFill Durable Object per digest: pull-through cache fills (src/worker/proxy/fill.ts). */
   FILLS: DurableObjectNamespace<import("./proxy/fill").BlobFill>;
+  /** The garbage collection coordinator (one object, named "gc"). */
+  GC: DurableObjectNamespace<import("./gc/coordinator").GcCoordinator>;
 }
 
 export type Env = Bindings & Partial<Record<SettingName, string>>;

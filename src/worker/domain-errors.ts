@@ -30,6 +30,10 @@ export const DomainErrorKinds = {
   MANIFEST_UNKNOWN: "manifest unknown",
   /** A signed URL that is incomplete, tampered with or expired. */
   SIGNATURE_INVALID: "signature invalid",
+  /** An immutable tag (IMMUTABLE_TAGS) that a push would move or a delete remove. Nothing changed. */
+  TAG_IMMUTABLE: "tag is immutable",
+  /** Garbage collection is removing (or removed, during this request) content the request needs: retry. */
+  GC_COLLECTING: "content being removed by garbage collection",
 } as const;
 
 export type DomainErrorKind = keyof typeof DomainErrorKinds;

@@ -33,6 +33,9 @@ export const ErrorCodes = {
   MANIFEST_TOO_LARGE: { status: 413, message: "manifest too large" },
   BLOB_UPLOAD_TOO_LARGE: { status: 413, message: "request body too large" },
   NOT_FOUND: { status: 404, message: "no such route" },
+  TAG_IMMUTABLE: { status: 409, message: "tag is immutable" },
+  GC_RUN_UNKNOWN: { status: 404, message: "garbage collection run unknown" },
+  UNSUPPORTED_PARAMETER: { status: 400, message: "query parameter invalid" },
   UNAVAILABLE: { status: 503, message: "service unavailable" },
   /** Pull-through cache: the upstream could not be reached (or answered 5xx) and nothing cached can serve. */
   UPSTREAM_UNAVAILABLE: { status: 502, message: "upstream registry unavailable" },
@@ -50,6 +53,8 @@ const wireCode: Partial<Record<ErrorCode, string>> = {
   NOT_FOUND: "NOT_FOUND",
   UPSTREAM_UNAVAILABLE: "UNAVAILABLE",
   UPSTREAM_INVALID: "UNAVAILABLE",
+  TAG_IMMUTABLE: "DENIED",
+  UNSUPPORTED_PARAMETER: "UNSUPPORTED",
 };
 
 /** The OCI code each domain error is answered with. */
@@ -65,6 +70,8 @@ const DOMAIN_CODES: Record<DomainErrorKind, ErrorCode> = {
   REFERENCES_INVALID: "MANIFEST_INVALID",
   REFERENCES_UNKNOWN: "MANIFEST_BLOB_UNKNOWN",
   SIGNATURE_INVALID: "DENIED",
+  TAG_IMMUTABLE: "TAG_IMMUTABLE",
+  GC_COLLECTING: "UNAVAILABLE",
 };
 
 /** The OCI code a value that breaks the grammar is answered with. */

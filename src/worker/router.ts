@@ -18,6 +18,7 @@ import { ping } from "./http/handlers/base";
 import { issueToken, issueTokenOAuth } from "./http/handlers/token";
 import { deleteBlob, getBlob, getSignedBlob, headBlob } from "./http/handlers/blobs";
 import { listCatalog } from "./http/handlers/catalog";
+import { gcRun, gcStatus, startGc } from "./http/handlers/gc";
 import { deleteManifest, getManifest, putManifest } from "./http/handlers/manifests";
 import { listReferrers } from "./http/handlers/referrers";
 import { listTags } from "./http/handlers/tags";
@@ -84,6 +85,9 @@ const ROUTES: [RouteGroup, Method[], string, Action, Handler][] = [
   [API, ["DELETE"], "/v2/:name+/blobs/:digest", "delete", refusedInCache(deleteBlob)],
   [API, ["GET"], "/v2/:name+/referrers/:digest", "pull", listReferrers],
   [INTERNAL, ["GET", "HEAD"], `${SIGNED_BLOB_PREFIX}:algorithm/:hex`, "none", getSignedBlob],
+  [INTERNAL, ["POST"], "/_wharf/gc", "gc", startGc],
+  [INTERNAL, ["GET"], "/_wharf/gc", "gc", gcStatus],
+  [INTERNAL, ["GET"], "/_wharf/gc/:id", "gc", gcRun],
 ];
 
 type RoutedRequest = Request & { params: Record<string, string> };

@@ -14,6 +14,7 @@
  */
 import { type AuthDocument, parseAuthDocument } from "./auth/document";
 import { parseUpstreams, type Upstream } from "./proxy/upstreams";
+import { type ImmutableRule, parseImmutableTags, parseRetention, type RetentionRule } from "./gc/policy";
 
 export interface SettingSpec<T> {
   kind: "flag" | "integer" | "text" | "list" | "json";
@@ -146,6 +147,18 @@ export const SETTINGS = {
   AUTH_TOKEN_TTL_SECONDS: integer(300, "lifetime of access tokens from the token endpoint, seconds", { min: 1 }),
   CONTENT_CACHE_SECONDS: integer(5, "manifests by digest and blob metadata may be answered from the isolate's memory and the data centre's Cache API this long after a delete elsewhere (the serving isolate forgets at once); `0` turns the cache off", { max: 3600 }),
   UPSTREAMS: json<Upstream[]>(parseUpstreams, [], "pull-through cache upstreams, JSON (README \"Pull-through cache\")", { secret: true }),
+  GC_GRACE_SECONDS: integer(86400, "garbage collection leaves new, still unreferenced content younger than this alone (README \"Garbage collection and retention\")"),
+  GC_CONDEMN_SECONDS: integer(300, "condemned content waits this long for a push to revive it before garbage collection deletes it"),
+  GC_STEP_OPERATIONS: integer(1000, "most R2 operations one garbage collection step (one alarm) makes; keep under the plan's subrequest limit", {
+    min: 50, max: 10000,
+  }),
+  GC_STEP_PAUSE_SECONDS: integer(0, "pause between two garbage collection steps, to spread a run's load on R2"),
+  RETENTION: json<RetentionRule[]>(parseRetention, [], "retention policies, JSON: `[{\"repositories\", \"keepLast\", \"keep\", \"olderThanSeconds\", \"untaggedOlderThanSeconds\"}]`", {
+    defaultText: "`[]` (keep everything)",
+  }),
+  IMMUTABLE_TAGS: json<ImmutableRule[]>(parseImmutableTags, [], "tags nobody may move or delete, JSON: `[{\"repositories\": [...], \"tags\": [...]}]`", {
+    defaultText: "`[]`",
+  }),
   LOG_REQUESTS: flag(true, "one structured JSON log line per request (`wrangler tail`); `false` turns them off"),
 } satisfies Record<string, SettingSpec<unknown>>;
 

@@ -3,6 +3,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { cpus, release, totalmem } from "node:os";
+import { gcMarkdown } from "./gc.mjs";
 
 export function median(xs) {
   const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -230,5 +231,6 @@ export function summarize({ samples, images, plan, machine: m, date }) {
     }
     P("");
   }
+  lines.push(...gcMarkdown(samples));
   return { markdown: lines.join("\n"), summary };
 }

@@ -16,6 +16,7 @@ import { defaultLayerCachePath, LayerCache } from "../transfer/layer-cache";
 import { pushArchive } from "../transfer/push";
 import { formatOption, parseSize, platformOption, UsageError } from "./args";
 import { findCredentials, removeCredentials, saveCredentials } from "./credentials";
+import { gcCommand } from "./gc";
 import { hashPasswordCommand } from "./hash-password";
 import { daemonCommand } from "../daemon/server";
 import { type CommandIO, tokenCommand } from "./token";
@@ -31,6 +32,8 @@ const USAGE = `usage: wharf <command> [options]
   catalog <host>                                            list repositories
   inspect <ref> [--platform os/arch]                        digest, media type, platforms, layers, sizes
   rm <ref>                                                  delete a tag or a manifest by digest
+  gc <host> [--dry-run]                                     run garbage collection, wait, print its report
+  gc --status <host>                                        the run in progress and the last runs
   login <host> [-u user] [-p password | --password-stdin]
   logout <host>
   token create --repo <pattern> --actions pull,push [--ttl 30d]   mint a scoped CI token (AUTH_SIGNING_SECRET)
@@ -53,6 +56,8 @@ const OPTIONS = {
   password: { type: "string", short: "p" },
   "password-stdin": { type: "boolean" },
   "no-cache": { type: "boolean" },
+  "dry-run": { type: "boolean" },
+  status: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -179,6 +184,11 @@ const COMMANDS: Record<string, Run> = {
     }
     if (v.json) io.out(`${JSON.stringify({ name: ref.repository, tags })}\n`);
     return 0;
+  },
+
+  async gc(args, v, io, client) {
+    need(args, 1, "host: wharf gc <host> [--dry-run] | wharf gc --status <host>");
+    return gcCommand(client(parseHost(args[0])), { dryRun: !!v["dry-run"], status: !!v.status, json: !!v.json, out: io.out, err: io.err });
   },
 
   async catalog(args, v, io, client) {

@@ -20,7 +20,7 @@ import type { Identity } from "./authenticate";
 import { type AuthSettings, rulesFor } from "./settings";
 
 /** What a route needs: see src/worker/router.ts. `login`: anonymous callers are challenged when credentials could matter. */
-export type RouteAction = RepoAction | "catalog" | "login" | "none";
+export type RouteAction = RepoAction | "catalog" | "gc" | "login" | "none";
 
 export const TOKEN_PATH = "/v2/token";
 
@@ -59,6 +59,8 @@ export class Caller {
         return this.identity.via !== "none" || !this.challengesAnonymous() || this.settings.anonymousPush;
       case "catalog":
         return this.permissions.catalog;
+      case "gc":
+        return !!this.permissions.gc;
       default:
         return actionsOn(this.permissions, repo).has(action);
     }
@@ -69,6 +71,7 @@ export class Caller {
     const anonymous = anonymousPermissions(this.settings);
     if (action === "none" || action === "login") return true;
     if (action === "catalog") return anonymous.catalog;
+    if (action === "gc") return !!anonymous.gc;
     return actionsOn(anonymous, repo).has(action);
   }
 
@@ -86,8 +89,10 @@ export class Caller {
   authorize(action: RouteAction, repo: string): void {
     if (this.may(action, repo)) return;
     const who = describe(this.identity);
-    const what = action === "catalog" ? "list the catalog" : action === "login" ? "use this registry" : `${action} ${repo}`;
-    const detail = action === "login" ? null : [{ Type: action === "catalog" ? "registry" : "repository", Name: action === "catalog" ? "catalog" : repo, Action: action }];
+    const registryWide = action === "catalog" || action === "gc";
+    const what =
+      action === "catalog" ? "list the catalog" : action === "gc" ? "run garbage collection" : action === "login" ? "use this registry" : `${action} ${repo}`;
+    const detail = action === "login" ? null : [{ Type: registryWide ? "registry" : "repository", Name: registryWide ? action : repo, Action: action }];
     if (this.identity.via === "none") {
       if (!this.challengesAnonymous()) {
         throw new RegistryError(
@@ -135,6 +140,8 @@ export function scopeFor(action: RouteAction, repo: string): string | null {
       return `repository:${repo}:delete`;
     case "catalog":
       return "registry:catalog:*";
+    case "gc":
+      return "registry:gc:*";
     default:
       return null;
   }

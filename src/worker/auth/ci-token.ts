@@ -48,16 +48,17 @@ export function parseTtl(s: string): number {
 export async function mintCiToken(secret: string, req: CiTokenRequest): Promise<CiToken> {
   if (!secret || secret.length < 32) throw new Error("the signing secret (AUTH_SIGNING_SECRET) must be at least 32 characters");
   for (const a of req.actions) {
-    if (a !== "*" && a !== "catalog" && !(REPO_ACTIONS as readonly string[]).includes(a)) throw new Error(`unknown action ${a}`);
+    if (a !== "*" && a !== "catalog" && a !== "gc" && !(REPO_ACTIONS as readonly string[]).includes(a)) throw new Error(`unknown action ${a}`);
   }
   const actions = repoActions(req.actions);
   if (actions.size && !req.repositories.length) throw new Error("name at least one repository pattern (--repo)");
-  if (!actions.size && !req.actions.includes("catalog")) throw new Error("name at least one action (--actions pull,push)");
+  if (!actions.size && !req.actions.includes("catalog") && !req.actions.includes("gc")) throw new Error("name at least one action (--actions pull,push)");
   for (const p of req.repositories) if (!isValidPattern(p)) throw new Error(`invalid repository pattern ${p}`);
   if (!Number.isSafeInteger(req.ttlSeconds) || req.ttlSeconds <= 0) throw new Error("TTL must be a positive number of seconds");
   const permissions: Permissions = {
     grants: actions.size ? req.repositories.map((pattern) => ({ pattern, actions })) : [],
     catalog: req.actions.includes("catalog"),
+    gc: req.actions.includes("gc"),
   };
   const service = req.service || SETTINGS.AUTH_SERVICE.default;
   const iat = Math.floor(req.now ?? Date.now() / 1000);

@@ -9,6 +9,7 @@ export interface Rule {
   users: ReadonlySet<string>;
   grant: Grant[];
   catalog: boolean;
+  gc: boolean;
 }
 
 export interface AuthDocument {
@@ -55,11 +56,11 @@ function parseRule(raw: unknown, i: number, users: Map<string, PasswordHash>): R
   if (!who.length) throw new Error(`${where} names no users ("anonymous", "*" or user names)`);
   for (const u of who) if (u !== ANONYMOUS && u !== ANY_USER && !users.has(u)) throw new Error(`${where}: unknown user ${u}`);
   for (const a of actionNames) {
-    if (a !== "*" && a !== "catalog" && !(REPO_ACTIONS as readonly string[]).includes(a)) throw new Error(`${where}: unknown action ${a}`);
+    if (a !== "*" && a !== "catalog" && a !== "gc" && !(REPO_ACTIONS as readonly string[]).includes(a)) throw new Error(`${where}: unknown action ${a}`);
   }
   for (const p of repos) if (!isValidPattern(p)) throw new Error(`${where}: invalid repository pattern ${p}`);
   const actions = repoActions(actionNames);
   if (actions.size && !repos.length) throw new Error(`${where} grants ${[...actions]} but names no repositories`);
-  return { users: new Set(who), grant: repos.map((pattern) => ({ pattern, actions })), catalog: actionNames.includes("catalog") };
+  return { users: new Set(who), grant: repos.map((pattern) => ({ pattern, actions })), catalog: actionNames.includes("catalog"), gc: actionNames.includes("gc") };
 }
 

@@ -1,13 +1,13 @@
 /**
  * What a caller may do, in one shape for every kind of caller: a list of grants (a repository pattern and
- * the actions allowed on the repositories it matches) plus the catalog flag.
+ * the actions allowed on the repositories it matches) plus the registry-wide flags: the catalog, and gc (start and read garbage collection runs, /_wharf/gc).
  *
  * Patterns: a repository name, where `*` stands for any run of characters, "/" included (`team/*` matches
  * `team/app` and `team/a/b`, not `team`; `*` matches every repository). The same matcher serves rules,
  * CI tokens (patterns) and access tokens (exact names: a valid name has no `*`).
  *
  * Token wire form (Docker's `access` claim): `[{type: "repository", name, actions}]`, the catalog as
- * `{type: "registry", name: "catalog", actions: ["*"]}`.
+ * `{type: "registry", name: "catalog", actions: ["*"]}`, gc as `{type: "registry", name: "gc", actions: ["*"]}`.
  */
 import { isValidName } from "../../oci/grammar";
 
@@ -22,6 +22,8 @@ export interface Grant {
 export interface Permissions {
   grants: readonly Grant[];
   catalog: boolean;
+  /** May start garbage collection runs and read their reports (`gc` in rules and tokens). */
+  gc?: boolean;
 }
 
 export interface AccessEntry {
@@ -31,7 +33,7 @@ export interface AccessEntry {
 }
 
 export const NOTHING: Permissions = { grants: [], catalog: false };
-export const EVERYTHING: Permissions = { grants: [{ pattern: "*", actions: new Set(REPO_ACTIONS) }], catalog: true };
+export const EVERYTHING: Permissions = { grants: [{ pattern: "*", actions: new Set(REPO_ACTIONS) }], catalog: true, gc: true };
 
 const PATTERN_RE = /^[a-z0-9._/*-]+$/;
 
@@ -65,7 +67,7 @@ export function allowedEverywhere(p: Permissions, action: RepoAction): boolean {
 }
 
 export function union(...ps: Permissions[]): Permissions {
-  return { grants: ps.flatMap((p) => p.grants), catalog: ps.some((p) => p.catalog) };
+  return { grants: ps.flatMap((p) => p.grants), catalog: ps.some((p) => p.catalog), gc: ps.some((p) => p.gc) };
 }
 
 /** Parse action names ("*" = pull, push and delete); unknown names are ignored. */
@@ -99,9 +101,14 @@ export function parseScopes(values: string[]): AccessEntry[] {
 export function grantRequested(allowed: Permissions, requested: AccessEntry[]): AccessEntry[] {
   const byName = new Map<string, Set<RepoAction>>();
   let catalog = false;
+  let gc = false;
   for (const r of requested) {
     if (r.type === "registry" && r.name === "catalog") {
       catalog ||= allowed.catalog && (r.actions.includes("*") || r.actions.includes("catalog"));
+      continue;
+    }
+    if (r.type === "registry" && r.name === "gc") {
+      gc ||= !!allowed.gc && (r.actions.includes("*") || r.actions.includes("gc"));
       continue;
     }
     if (r.type !== "repository" || !isValidName(r.name)) continue;
@@ -115,6 +122,7 @@ export function grantRequested(allowed: Permissions, requested: AccessEntry[]): 
     if (actions.size) out.push({ type: "repository", name, actions: REPO_ACTIONS.filter((a) => actions.has(a)) });
   }
   if (catalog) out.push({ type: "registry", name: "catalog", actions: ["*"] });
+  if (gc) out.push({ type: "registry", name: "gc", actions: ["*"] });
   return out;
 }
 
@@ -123,15 +131,18 @@ export function fromAccessClaim(claim: unknown, allowPatterns: boolean): Permiss
   if (!Array.isArray(claim)) return NOTHING;
   const grants: Grant[] = [];
   let catalog = false;
+  let gc = false;
   for (const e of claim as Partial<AccessEntry>[]) {
     if (!e || typeof e.name !== "string" || !Array.isArray(e.actions)) continue;
     if (e.type === "registry" && e.name === "catalog") {
       catalog ||= e.actions.includes("*");
+    } else if (e.type === "registry" && e.name === "gc") {
+      gc ||= e.actions.includes("*");
     } else if (e.type === "repository" && (allowPatterns ? isValidPattern(e.name) : isValidName(e.name))) {
       grants.push({ pattern: e.name, actions: repoActions(e.actions.filter((a) => typeof a === "string")) });
     }
   }
-  return { grants, catalog };
+  return { grants, catalog, gc };
 }
 
 /** The wire form of permissions (for CI tokens, whose names are patterns). */
@@ -142,5 +153,6 @@ export function toAccessClaim(p: Permissions): AccessEntry[] {
     actions: REPO_ACTIONS.filter((a) => g.actions.has(a)),
   }));
   if (p.catalog) out.push({ type: "registry", name: "catalog", actions: ["*"] });
+  if (p.gc) out.push({ type: "registry", name: "gc", actions: ["*"] });
   return out;
 }

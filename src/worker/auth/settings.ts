@@ -16,7 +16,7 @@
  *
  * In `users` of a rule, "anonymous" means every caller (with or without credentials) and "*" every
  * authenticated user. Actions: pull, push, delete, "*" (all three), catalog (the repository list; needs no
- * `repositories`). A caller may do the union of the rules that name it. Nothing else is allowed.
+ * `repositories`), gc (start garbage collection runs and read their reports, /_wharf/gc; registry-wide too). A caller may do the union of the rules that name it. Nothing else is allowed.
  *
  * Without AUTH_CONFIG anyone may pull and list the catalog, and pushes and deletes are refused, unless
  * AUTH_ANONYMOUS_PUSH=true, which lets everyone do everything (the local `npm start` default, printed
@@ -81,11 +81,13 @@ function authSettingsOf(s: Settings): AuthSettings {
 export function rulesFor(settings: AuthSettings, user: string | undefined): Permissions {
   const grants: Grant[] = [];
   let catalog = false;
+  let gc = false;
   for (const r of settings.rules) {
     if (r.users.has(ANONYMOUS) || (user !== undefined && (r.users.has(ANY_USER) || r.users.has(user)))) {
       grants.push(...r.grant);
       catalog ||= r.catalog;
+      gc ||= r.gc;
     }
   }
-  return { grants, catalog };
+  return { grants, catalog, gc };
 }

@@ -8,10 +8,18 @@
  *      uploads of the same content keep exactly one copy, and the loser deletes its own data object;
  *   3. link: repositories/<name>/_layers/<alg>/<hex> lets that repository serve it.
  * Nothing is ever visible under a digest before its bytes are whole and verified.
+ *
+ * Garbage collection (src/worker/gc/coordinator.ts has the protocol): the index entry and the links may
+ * be condemned by a GC run. Every read on the push path (statInRepo: HEAD, reference checks, mounts)
+ * revives what it finds condemned, the index and link steps revive an existing entry instead of
+ * overwriting it and never overwrite a tombstone (storage/condemnation.ts), and while a run is active a
+ * new link is re-checked after it is written (`confirm`), so a run that condemned it meanwhile sees it
+ * revived.
  */
 import { DomainError } from "../domain-errors";
 import type { Digest } from "../../oci/grammar";
 import { type BlobDraft, BlobWriter, type WriterOptions } from "./blob-writer";
+import { gcActive, headLive, place, stateOf } from "./condemnation";
 import { paths } from "./paths";
 import { R2_BAD_DIGEST, r2ErrorCode } from "./r2-errors";
 
@@ -33,15 +41,34 @@ export class BlobStore {
   /** The blob as the content index knows it, in any repository. */
   async stat(digest: Digest): Promise<BlobInfo | null> {
     const idx = await this.bucket.head(paths.blobIndex(digest));
-    if (!idx) return null;
-    const meta = idx.customMetadata ?? {};
-    return { digest, size: Number(meta.size), dataKey: meta.data };
+    return idx && stateOf(idx) !== "tombstone" ? infoOf(digest, idx) : null;
   }
 
-  /** The blob, if this repository may serve it. */
+  /**
+   * The blob, if this repository may serve it. Reviving: the caller (a HEAD before a push, a reference
+   * check, a mount) may rely on it from here, so a condemned index entry or link is brought back.
+   */
   async statInRepo(name: string, digest: Digest): Promise<BlobInfo | null> {
-    const [link, info] = await Promise.all([this.bucket.head(paths.layerLink(name, digest)), this.stat(digest)]);
-    return link && info ? info : null;
+    const body = digest.toString();
+    const [link, idx] = await Promise.all([
+      headLive(this.bucket, paths.layerLink(name, digest), body),
+      headLive(this.bucket, paths.blobIndex(digest), body),
+    ]);
+    return link && idx ? infoOf(digest, idx) : null;
+  }
+
+  /**
+   * After a reference to these blobs was written (a manifest, a link): while a GC run is active, look at
+   * them again and revive what it condemned meanwhile. Returns the digests no longer there (GC won: only
+   * possible when the caller took longer than GC_CONDEMN_SECONDS since it first saw them).
+   */
+  async confirm(name: string, digests: Digest[]): Promise<Digest[]> {
+    if (!digests.length || !(await gcActive(this.bucket, paths.gcActive()))) return [];
+    const missing: Digest[] = [];
+    await Promise.all(digests.map(async (d) => {
+      if (!(await this.statInRepo(name, d))) missing.push(d);
+    }));
+    return missing;
   }
 
   async exists(name: string, digest: Digest): Promise<boolean> {
@@ -100,23 +127,19 @@ export class BlobStore {
    * so a link is never written for a digest without an index entry.
    */
   private async index(digest: Digest, dataKey: string, size: number): Promise<BlobInfo> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const created = await this.bucket.put(paths.blobIndex(digest), digest.toString(), {
-        customMetadata: { data: dataKey, size: String(size) },
-        onlyIf: { etagDoesNotMatch: "*" },
-      });
-      if (created) return { digest, size, dataKey };
-      const existing = await this.stat(digest);
-      if (existing) {
-        if (existing.dataKey !== dataKey) await this.bucket.delete(dataKey);
-        return existing;
-      }
-    }
-    throw new Error(`content index for ${digest} keeps changing under us`);
+    const { obj, created } = await place(this.bucket, paths.blobIndex(digest), digest.toString(), { data: dataKey, size: String(size) });
+    if (created) return { digest, size, dataKey };
+    const existing = infoOf(digest, obj); // another upload's copy (revived if GC had condemned it)
+    if (existing.dataKey !== dataKey) await this.bucket.delete(dataKey);
+    return existing;
   }
 
+  /** Let `name` serve the blob (a commit or a mount); a condemned link is revived, not overwritten. */
   async link(name: string, digest: Digest): Promise<void> {
-    await this.bucket.put(paths.layerLink(name, digest), digest.toString());
+    await place(this.bucket, paths.layerLink(name, digest), digest.toString());
+    if ((await this.confirm(name, [digest])).length) {
+      throw new DomainError("GC_COLLECTING", `blob ${digest} was removed by garbage collection meanwhile; push it again`);
+    }
   }
 
   /** Remove the repository's link; the bytes stay for other repositories (and for garbage collection). */
@@ -126,4 +149,9 @@ export class BlobStore {
     await this.bucket.delete(key);
     return true;
   }
+}
+
+function infoOf(digest: Digest, idx: R2Object): BlobInfo {
+  const meta = idx.customMetadata ?? {};
+  return { digest, size: Number(meta.size), dataKey: meta.data };
 }

@@ -14,6 +14,7 @@ import { DomainError } from "../domain-errors";
 import { type Digest, parseDigest } from "../../oci/grammar";
 import type { ManifestFacts } from "../../oci/manifest";
 import { listKeys, listNames, type Page } from "./listing";
+import { encodeRefs } from "./manifest-refs";
 import { paths } from "./paths";
 import { ReferrerStore } from "./referrers";
 import { CatalogStore } from "./catalog";
@@ -88,6 +89,14 @@ export class ManifestStore {
     return listNames(this.bucket, paths.tagsPrefix(name), n, last);
   }
 
+  /** The tags that point at a revision (from the reverse index). */
+  async tagsOf(name: string, digest: Digest): Promise<string[]> {
+    const prefix = paths.taggedPrefix(name, digest);
+    const tags: string[] = [];
+    for await (const keys of listKeys(this.bucket, prefix)) for (const key of keys) tags.push(key.slice(prefix.length));
+    return tags;
+  }
+
   /** Remove a tag; returns the digest it pointed at. */
   async deleteTag(name: string, tag: string): Promise<Digest> {
     const digest = await this.resolveTag(name, tag);
@@ -114,7 +123,7 @@ export class ManifestStore {
   }
 
   private async storeRevision(name: string, digest: Digest, bytes: Uint8Array, facts: ManifestFacts): Promise<void> {
-    const customMetadata: Record<string, string> = {};
+    const customMetadata: Record<string, string> = encodeRefs(facts); // for garbage collection's mark
     if (facts.subject) customMetadata.subject = facts.subject.toString();
     await this.bucket.put(paths.manifest(name, digest), bytes, {
       httpMetadata: { contentType: facts.mediaType },

@@ -23,13 +23,18 @@
  *   │                                            Garbage collection may evict a cached manifest whose
  *   │                                            pulledAt (or, if absent, its revision's upload time) is old;
  *   │                                            a later pull simply fetches it again from upstream.
- *   └── _catalog/<name>                          one marker per repository
+ *   ├── _catalog/<name>                          one marker per repository
+ *   └── _gc/active                               present while a garbage collection run may condemn content:
+ *                                                writers that add a reference re-check it (src/worker/gc/coordinator.ts)
+ *
+ * An index entry or a layer link may carry customMetadata `condemned` (a GC run wants it gone; any new
+ * reference clears it) or `tombstone` (GC won: readers treat it as absent); see storage/condemnation.ts.
  *
  * Repository name components never start with "_" (spec grammar), so "_layers", "_manifests" and
  * "_referrers" cannot collide with a nested repository name, and listing one prefix never walks
  * into another repository.
  */
-import type { Digest } from "../../oci/grammar";
+import { type Digest, parseDigest } from "../../oci/grammar";
 
 const REPOS = "repositories/";
 
@@ -57,4 +62,48 @@ export const paths = {
 
   catalogEntry: (name: string) => `_catalog/${name}`,
   catalogPrefix: () => `_catalog/`,
+
+  blobsPrefix: () => "blobs/",
+  dataPrefix: () => "data/",
+  repositoriesPrefix: () => REPOS,
+  gcActive: () => "_gc/active",
 } as const;
+
+/** What a key under repositories/ is, read back from the key (the inverse of the builders above). */
+export type RepoKey =
+  | { repo: string; kind: "layer"; digest: Digest }
+  | { repo: string; kind: "revision"; digest: Digest }
+  | { repo: string; kind: "tag"; tag: string }
+  | { repo: string; kind: "tagged"; digest: Digest; tag: string }
+  | { repo: string; kind: "referrer"; subject: Digest; referrer: Digest };
+
+/** Parse a key under repositories/; null for anything else (a name component never starts with "_"). */
+export function parseRepoKey(key: string): RepoKey | null {
+  if (!key.startsWith(REPOS)) return null;
+  const cut = key.indexOf("/_", REPOS.length);
+  if (cut < 0) return null;
+  const repo = key.slice(REPOS.length, cut);
+  const rest = key.slice(cut + 1).split("/");
+  const dg = (alg: string | undefined, hex: string | undefined) => parseDigest(`${alg}:${hex}`);
+  try {
+    if (rest[0] === "_layers" && rest.length === 3) return { repo, kind: "layer", digest: dg(rest[1], rest[2]) };
+    if (rest[0] === "_manifests" && rest[1] === "revisions" && rest.length === 4) return { repo, kind: "revision", digest: dg(rest[2], rest[3]) };
+    if (rest[0] === "_manifests" && rest[1] === "tags" && rest.length === 3) return { repo, kind: "tag", tag: rest[2] };
+    if (rest[0] === "_manifests" && rest[1] === "tagged" && rest.length === 5) return { repo, kind: "tagged", digest: dg(rest[2], rest[3]), tag: rest[4] };
+    if (rest[0] === "_referrers" && rest.length === 5) return { repo, kind: "referrer", subject: dg(rest[1], rest[2]), referrer: dg(rest[3], rest[4]) };
+  } catch {
+    return null;
+  }
+  return null;
+}
+
+/** The digest of a content index key (blobs/<alg>/<hex>), or null. */
+export function parseBlobIndexKey(key: string): Digest | null {
+  const m = /^blobs\/([a-z0-9]+)\/([0-9a-f]+)$/.exec(key);
+  if (!m) return null;
+  try {
+    return parseDigest(`${m[1]}:${m[2]}`);
+  } catch {
+    return null;
+  }
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseDigest } from "../../../src/oci/grammar";
-import { paths } from "../../../src/worker/storage/paths";
+import { parseBlobIndexKey, parseRepoKey, paths } from "../../../src/worker/storage/paths";
 
 const A = parseDigest(`sha256:${"a".repeat(64)}`);
 const B = parseDigest(`sha512:${"b".repeat(128)}`);
@@ -24,6 +24,10 @@ describe("path spec", () => {
     [paths.proxyPulledPrefix("hub/x"), "repositories/hub/x/_proxy/pulled/"],
     [paths.catalogEntry("team/app"), "_catalog/team/app"],
     [paths.catalogPrefix(), "_catalog/"],
+    [paths.blobsPrefix(), "blobs/"],
+    [paths.dataPrefix(), "data/"],
+    [paths.repositoriesPrefix(), "repositories/"],
+    [paths.gcActive(), "_gc/active"],
   ])("%s", (actual, expected) => {
     expect(actual).toBe(expected);
   });
@@ -35,5 +39,20 @@ describe("path spec", () => {
 
   it("new data keys are unique", () => {
     expect(paths.newData()).not.toBe(paths.newData());
+  });
+
+  it("keys under repositories/ and blobs/ read back into what built them (garbage collection's inventory)", () => {
+    // Digests compare by their text (the objects carry a toString closure).
+    const text = (k: ReturnType<typeof parseRepoKey>) =>
+      k && Object.fromEntries(Object.entries(k).map(([f, v]) => [f, typeof v === "object" ? String(v) : v]));
+    expect(text(parseRepoKey(paths.layerLink("team/app", A)))).toEqual({ repo: "team/app", kind: "layer", digest: String(A) });
+    expect(text(parseRepoKey(paths.manifest("a/b/c", B)))).toEqual({ repo: "a/b/c", kind: "revision", digest: String(B) });
+    expect(text(parseRepoKey(paths.tag("app", "v1.0_x")))).toEqual({ repo: "app", kind: "tag", tag: "v1.0_x" });
+    expect(text(parseRepoKey(paths.tagged("app", A, "v1")))).toEqual({ repo: "app", kind: "tagged", digest: String(A), tag: "v1" });
+    expect(text(parseRepoKey(paths.referrer("app", A, B)))).toEqual({ repo: "app", kind: "referrer", subject: String(A), referrer: String(B) });
+    expect(parseRepoKey("repositories/app/_uploads/x")).toBeNull();
+    expect(parseRepoKey(paths.catalogEntry("app"))).toBeNull();
+    expect(String(parseBlobIndexKey(paths.blobIndex(B)))).toBe(String(B));
+    expect(parseBlobIndexKey("blobs/sha256/not-hex")).toBeNull();
   });
 });

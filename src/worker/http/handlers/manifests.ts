@@ -5,6 +5,8 @@ import { digestOf, isDigest, isValidTag, type ManifestReference, parseManifestRe
 import type { ManifestContent, ManifestInfo } from "../../storage/manifests";
 import { parseManifest } from "../../../oci/manifest";
 import { baseMediaType } from "../../../oci/media-types";
+import { checkDelete, checkTagMove } from "../../gc/immutable";
+import { gcSettingsOf } from "../../gc/settings";
 import { readBodyLimited } from "../body";
 import { notModified } from "../conditional";
 import { checkReferences } from "../manifest-references";
@@ -44,8 +46,20 @@ export const putManifest: Handler = async (c) => {
     throw new RegistryError("DIGEST_INVALID", `manifest digest is ${digest}, not ${ref.digest}`);
   }
   const facts = parseManifest(bytes, baseMediaType(c.request.headers.get("Content-Type")));
+  const gc = gcSettingsOf(c.settings);
+  if (ref.tag !== undefined) await checkTagMove(gc, c.storage.manifests, c.name, ref.tag, digest);
   await checkReferences(c.storage, c.name, facts.references);
   await c.repositories.putManifest(c.name, digest, bytes, facts.mediaType, ref.tag);
+  // Garbage collection's re-check after write (protocol in gc/coordinator.ts): while a run is active,
+  // look at the blobs again, reviving what it condemned meanwhile. Should one be gone (this push took
+  // longer than GC_CONDEMN_SECONDS since its check), take the manifest back rather than leave it dangling.
+  const lost = await c.storage.blobs.confirm(c.name, facts.blobs);
+  if (lost.length) {
+    await c.repositories.deleteManifest(c.name, digest).catch(() => undefined);
+    throw new RegistryError("MANIFEST_BLOB_UNKNOWN", `blobs removed by garbage collection during the push: ${lost.join(", ")}; push them again`, {
+      digests: lost.map(String),
+    });
+  }
   const headers: Record<string, string> = {
     Location: `/v2/${c.name}/manifests/${digest}`,
     "Docker-Content-Digest": digest.toString(),
@@ -59,6 +73,7 @@ export const putManifest: Handler = async (c) => {
 export const deleteManifest: Handler = async (c) => {
   if (!c.settings.DELETE_ENABLED) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
   const ref = existingReference(c.params.reference);
+  await checkDelete(gcSettingsOf(c.settings), c.storage.manifests, c.name, ref);
   if (ref.tag !== undefined) {
     const digest = await c.repositories.deleteTag(c.name, ref.tag);
     c.events.emit({ action: "delete", repository: c.name, digest: digest.toString(), tag: ref.tag });
