@@ -15,6 +15,10 @@ export interface ManifestFacts {
   subject?: Digest;
   artifactType?: string;
   annotations?: Record<string, string>;
+  /** Image manifests: bytes of the config and layers it names (what a pull of it transfers, less the manifest). */
+  contentSize?: number;
+  /** Indexes: "os/arch[/variant]" of each child that declares a platform, in order. */
+  platforms?: string[];
 }
 
 type Json = Record<string, unknown>;
@@ -30,6 +34,7 @@ function isObject(v: unknown): v is Json {
 interface ParsedDescriptor {
   mediaType: string;
   digest: Digest;
+  size: number;
   foreign: boolean;
 }
 
@@ -44,7 +49,7 @@ function descriptor(v: unknown, where: string): ParsedDescriptor {
   } catch {
     invalid(`${where}: invalid digest ${v.digest}`);
   }
-  return { mediaType: v.mediaType, digest, foreign: FOREIGN_LAYER_TYPES.has(v.mediaType) || Array.isArray(v.urls) };
+  return { mediaType: v.mediaType, digest, size: v.size, foreign: FOREIGN_LAYER_TYPES.has(v.mediaType) || Array.isArray(v.urls) };
 }
 
 function descriptors(v: unknown, where: string): ParsedDescriptor[] {
@@ -57,6 +62,13 @@ function stringMap(v: unknown): Record<string, string> | undefined {
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(v)) if (typeof val === "string") out[k] = val;
   return out;
+}
+
+/** "os/arch[/variant]" of an index entry's platform, if it declares one. */
+function platformOf(entry: unknown): string | undefined {
+  const p = isObject(entry) ? entry.platform : undefined;
+  if (!isObject(p) || typeof p.os !== "string" || typeof p.architecture !== "string") return undefined;
+  return [p.os, p.architecture, typeof p.variant === "string" ? p.variant : ""].filter(Boolean).join("/");
 }
 
 /** Parse and check a manifest body pushed with the given Content-Type (already stripped of parameters). */
@@ -88,15 +100,20 @@ export function parseManifest(bytes: Uint8Array, contentType: string): ManifestF
   const isImage = IMAGE_MANIFEST_TYPES.has(mediaType) || (!known && ("config" in doc || "layers" in doc));
   if (isIndex) {
     facts.manifests = descriptors(doc.manifests, "manifests").map((d) => d.digest);
+    facts.platforms = (doc.manifests as unknown[]).map(platformOf).filter((p): p is string => p !== undefined);
   }
   if (isImage) {
     if (IMAGE_MANIFEST_TYPES.has(mediaType) || "config" in doc) {
       const config = descriptor(doc.config, "config");
       facts.blobs.push(config.digest);
       facts.artifactType = config.mediaType;
+      facts.contentSize = config.size;
     }
     if (IMAGE_MANIFEST_TYPES.has(mediaType) || "layers" in doc) {
-      for (const layer of descriptors(doc.layers ?? [], "layers")) if (!layer.foreign) facts.blobs.push(layer.digest);
+      for (const layer of descriptors(doc.layers ?? [], "layers")) {
+        if (!layer.foreign) facts.blobs.push(layer.digest);
+        facts.contentSize = (facts.contentSize ?? 0) + layer.size;
+      }
     }
   }
   if (typeof doc.artifactType === "string") facts.artifactType = doc.artifactType;
