@@ -15,6 +15,8 @@ export default defineConfig({
           // (test/worker/auth-helpers.ts).
           AUTH_ANONYMOUS_PUSH: "true",
           AUTH_SIGNING_SECRET: "test-signing-secret-0123456789abcdef",
+          // One JSON line per request is for wrangler tail, not for test output.
+          LOG_REQUESTS: "false",
         },
       },
     }),

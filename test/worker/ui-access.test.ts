@@ -1,7 +1,7 @@
 /** Who sees what in the UI: anonymous visitors, signed-in users and CI tokens, private repositories, sessions, CSRF, deletes. */
 import { describe, expect, it } from "vitest";
 import { authEnv, basic, bearer, call, PASSWORDS, SECRET } from "./auth-helpers";
-import { admin, alice, pushIndex, pushRichImage, Visitor } from "./ui-helpers";
+import { admin, alice, pushIndex, pushRichImage, setCookies, Visitor } from "./ui-helpers";
 import { mintCiToken } from "../../src/worker/auth/ci-token";
 import { seal, unseal } from "../../src/worker/ui/cursor";
 
@@ -73,7 +73,7 @@ describe("signing in", () => {
     const res = await v.signIn("alice", PASSWORDS.alice);
     expect(res.status).toBe(303);
     expect(res.headers.get("Location")).toBe("/");
-    const set = res.headers.getSetCookie().find((c) => c.startsWith("wharf_session="))!;
+    const set = setCookies(res).find((c) => c.startsWith("wharf_session="))!;
     expect(set).toMatch(/; Path=\/; HttpOnly; SameSite=Strict; Max-Age=3600; Secure$/);
     const page = await v.html("/");
     expect(page).toContain("Signed in as <strong>alice</strong>");
@@ -85,14 +85,14 @@ describe("signing in", () => {
   it("on a loopback host the cookie is not Secure (plain HTTP in development)", async () => {
     const e = await registry();
     const page = await call(e, "GET", "http://127.0.0.1:8787/sign-in");
-    const csrfCookie = page.headers.getSetCookie()[0].split(";")[0];
+    const csrfCookie = setCookies(page)[0].split(";")[0];
     const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())![1];
     const res = await call(e, "POST", "http://127.0.0.1:8787/sign-in", {
       body: new URLSearchParams({ csrf, username: "alice", password: PASSWORDS.alice }).toString(),
       headers: { Cookie: csrfCookie, "Content-Type": "application/x-www-form-urlencoded", Origin: "http://127.0.0.1:8787" },
     });
     expect(res.status).toBe(303);
-    const set = res.headers.getSetCookie().find((c) => c.startsWith("wharf_session="))!;
+    const set = setCookies(res).find((c) => c.startsWith("wharf_session="))!;
     expect(set).toContain("HttpOnly; SameSite=Strict");
     expect(set).not.toContain("Secure");
   });
@@ -152,7 +152,7 @@ describe("signing in", () => {
     const csrf = await v.csrf("/");
     const res = await v.post("/sign-out", { csrf });
     expect(res.status).toBe(303);
-    expect(res.headers.getSetCookie().some((c) => /^wharf_session=; .*Max-Age=0/.test(c))).toBe(true);
+    expect(setCookies(res).some((c) => /^wharf_session=; .*Max-Age=0/.test(c))).toBe(true);
     expect(await v.html("/")).not.toContain("team/secret-app");
   });
 

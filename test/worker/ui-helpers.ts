@@ -6,6 +6,11 @@ import { sha256 } from "./helpers";
 
 export { PASSWORDS, basic };
 
+/** Every Set-Cookie of a response (workerd has Headers.getSetCookie; workers-types does not declare it). */
+export function setCookies(res: Response): string[] {
+  return (res.headers as unknown as { getSetCookie(): string[] }).getSetCookie();
+}
+
 /** A browser, roughly: keeps cookies, sends same-origin form posts. */
 export class Visitor {
   readonly jar = new Map<string, string>();
@@ -49,7 +54,7 @@ export class Visitor {
   }
 
   private keep(res: Response): Response {
-    for (const c of res.headers.getSetCookie()) {
+    for (const c of setCookies(res)) {
       const [pair] = c.split(";");
       const i = pair.indexOf("=");
       const k = pair.slice(0, i);

@@ -1,24 +1,23 @@
 /** What every UI page receives: the request, storage, settings, and who is looking. */
 import type { AuthSettings } from "../auth/settings";
-import type { Config, Env } from "../config";
+import type { Settings } from "../settings";
 import type { RegistryStorage } from "../storage/registry";
 import type { Viewer } from "./session";
 
 export interface UiContext {
   request: Request;
   url: URL;
-  env: Env;
-  config: Config;
+  settings: Settings;
   auth: AuthSettings;
   storage: RegistryStorage;
   viewer: Viewer;
   /** The CSRF token forms on this page carry. */
   csrf: string;
-  /** The part of the path after the route's prefix (e.g. the reference after /r/). */
+  /** CSRF key when the registry has no AUTH_SIGNING_SECRET. */
+  csrfFallbackKey: string | undefined;
+  /** The route's `ref` parameter (the path after /r/). */
   rest: string;
 }
-
-export type UiHandler = (c: UiContext) => Promise<Response>;
 
 /** May the visitor pull this repository? Everything a page shows goes through this. */
 export function mayView(c: UiContext, name: string): boolean {
@@ -26,5 +25,7 @@ export function mayView(c: UiContext, name: string): boolean {
 }
 
 export function mayDelete(c: UiContext, name: string): boolean {
-  return c.config.deleteEnabled && c.viewer.caller.may("delete", name);
+  return c.settings.DELETE_ENABLED && c.viewer.caller.may("delete", name);
 }
+
+export type UiHandler = (c: UiContext) => Promise<Response>;

@@ -1,13 +1,15 @@
 /**
- * The web UI (src/worker/ui/): server-rendered pages at `/` and below, for paths the OCI API does not
- * use, from the same storage and with the same access rules as the API.
+ * The web UI (src/worker/ui/): server-rendered pages at `/` and below, for the paths the OCI API
+ * (`/v2`) and Wharf's internal routes (`/_wharf`) do not use, from the same storage and with the same
+ * access rules as the API. Its rows sit in the one route table (src/worker/router.ts, group UI), whose
+ * errors this folder renders as HTML pages (errors.ts).
  *
- * This folder owns: the UI's routes (UI_ROUTES below), pages (pages/), HTML templating with escaping
- * by default (html.ts), the page shell and its Content-Security-Policy (layout.ts), the two static
- * assets (assets.ts), sessions, CSRF and cookies (session.ts), and the read model over storage
- * (data.ts). It reads and deletes only through src/worker/storage, and decides what a visitor sees
- * with the API's Caller (src/worker/auth): an anonymous visitor sees exactly what anonymous callers
- * may pull, and a repository the visitor may not pull answers like one that does not exist.
+ * This folder owns: the page handlers below (each row's handler), pages (pages/), HTML templating
+ * with escaping by default (html.ts), the page shell and its Content-Security-Policy (layout.ts), the
+ * two static assets (assets.ts), sessions, CSRF and cookies (session.ts), and the read model over
+ * storage (data.ts). It reads and deletes only through src/worker/storage, and decides what a visitor
+ * sees with the API's Caller (src/worker/auth): an anonymous visitor sees exactly what anonymous
+ * callers may pull, and a repository the visitor may not pull answers like one that does not exist.
  *
  *   GET  /                         repositories (search ?q=, pages ?after= / ?cursor=)
  *   GET  /r/<name>                 its tags (pages of 100: ?after=, ?n=, prefix filter ?q=)
@@ -16,11 +18,13 @@
  *   GET  /getting-started          docker login, CI tokens
  *   GET  /sign-in, POST /sign-in   session cookie from a password or a CI token; POST /sign-out
  *   GET  /static/<asset>           stylesheet and copy-button script
+ *
+ * UI rows declare the action "none": the router then reads no Authorization header, and the page
+ * identifies its visitor from the session cookie (session.ts) with the same Caller the API uses.
  */
 import { readAuthSettings } from "../auth/settings";
-import { type Env, readConfig } from "../config";
 import { RegistryError } from "../errors";
-import { openStorage } from "../storage/registry";
+import type { Handler, RequestContext } from "../http/context";
 import { ASSETS } from "./assets";
 import type { UiContext } from "./context";
 import { uiErrorResponse } from "./errors";
@@ -33,18 +37,40 @@ import { tagsPage } from "./pages/tags";
 import { parseUiRef } from "./reference";
 import { csrfToken, viewer } from "./session";
 
-type UiRoute = (c: UiContext) => Promise<Response>;
+type Page = (c: UiContext) => Promise<Response>;
 
-/** Method, path (a trailing "*" matches any rest, given to the page as `rest`), page. */
-export const UI_ROUTES: [("GET" | "POST")[], string, UiRoute][] = [
-  [["GET"], "/", repositoriesPage],
-  [["GET"], "/getting-started", gettingStartedPage],
-  [["GET"], "/sign-in", signInPage],
-  [["POST"], "/sign-in", signInSubmit],
-  [["POST"], "/sign-out", signOut],
-  [["GET"], "/r/*", referencePage],
-  [["POST"], "/r/*", referenceSubmit],
-];
+/** A page as a route handler: its visitor from the cookie, its errors as HTML with the visitor's header, HEAD without a body. */
+function page(fn: Page): Handler {
+  return async (rc: RequestContext) => {
+    let c: UiContext | null = null;
+    let res: Response;
+    try {
+      c = await uiContext(rc);
+      res = await fn(c);
+    } catch (err) {
+      if (!(err instanceof RegistryError) && !c) throw err; // the router's group renders it
+      res = uiErrorResponse(err, c);
+    }
+    return rc.request.method === "HEAD" ? new Response(null, { status: res.status, headers: res.headers }) : res;
+  };
+}
+
+async function uiContext(rc: RequestContext): Promise<UiContext> {
+  const auth = readAuthSettings(rc.env);
+  const v = await viewer(rc.request, auth);
+  const fallbackKey = rc.settings.BLOB_URL_SECRET;
+  return {
+    request: rc.request,
+    url: rc.url,
+    settings: rc.settings,
+    auth,
+    storage: rc.storage,
+    viewer: v,
+    csrf: await csrfToken(auth, v, fallbackKey),
+    csrfFallbackKey: fallbackKey,
+    rest: rc.params.ref ?? "",
+  };
+}
 
 async function referencePage(c: UiContext): Promise<Response> {
   const ref = parseUiRef(c.rest);
@@ -59,63 +85,27 @@ async function referenceSubmit(c: UiContext): Promise<Response> {
   return deleteSubmit(c, ref);
 }
 
-/** Is this path the UI's (everything but the API and internal routes)? */
-export function isUiPath(path: string): boolean {
-  return !(path === "/v2" || path.startsWith("/v2/") || path.startsWith("/_wharf/"));
-}
-
-function match(method: string, path: string): { route: UiRoute; rest: string } | "method" | null {
-  const m = method === "HEAD" ? "GET" : method;
-  let pathMatched = false;
-  for (const [methods, pattern, route] of UI_ROUTES) {
-    const rest = pattern.endsWith("*") ? (path.startsWith(pattern.slice(0, -1)) ? path.slice(pattern.length - 1) : null) : path === pattern ? "" : null;
-    if (rest === null) continue;
-    pathMatched = true;
-    if ((methods as string[]).includes(m)) return { route, rest };
-  }
-  return pathMatched ? "method" : null;
-}
-
-export async function handleUi(request: Request, env: Env): Promise<Response> {
-  const url = new URL(request.url);
-  let path: string;
-  try {
-    path = decodeURIComponent(url.pathname);
-  } catch {
-    path = url.pathname;
-  }
-  if (path.startsWith("/static/") && (request.method === "GET" || request.method === "HEAD")) return asset(path.slice(8), request.method);
-  let c: UiContext | null = null;
-  try {
-    const auth = readAuthSettings(env);
-    const v = await viewer(request, auth);
-    c = {
-      request,
-      url,
-      env,
-      config: readConfig(env),
-      auth,
-      storage: openStorage(env.BUCKET),
-      viewer: v,
-      csrf: await csrfToken(auth, v, env.BLOB_URL_SECRET),
-      rest: "",
-    };
-    const found = match(request.method, path);
-    if (found === "method") throw new RegistryError("UNSUPPORTED", `${request.method} is not supported here`, undefined, { Allow: "GET, HEAD" });
-    if (!found) throw new RegistryError("NOT_FOUND", `no page at ${path}`);
-    c.rest = found.rest;
-    const res = await found.route(c);
-    return request.method === "HEAD" ? new Response(null, { status: res.status, headers: res.headers }) : res;
-  } catch (err) {
-    const res = uiErrorResponse(err, c);
-    return request.method === "HEAD" ? new Response(null, { status: res.status, headers: res.headers }) : res;
-  }
-}
-
-function asset(name: string, method: string): Response {
-  const a = ASSETS[name];
+const asset: Handler = async (rc) => {
+  const a = ASSETS[rc.params.file ?? ""];
   if (!a) return uiErrorResponse(new RegistryError("NOT_FOUND", "no such file"), null);
-  return new Response(method === "HEAD" ? null : a.body, {
+  return new Response(rc.request.method === "HEAD" ? null : a.body, {
     headers: { "Content-Type": a.type, "Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff" },
   });
+};
+
+/** The handlers of the UI's rows in src/worker/router.ts. */
+export const ui = {
+  repositories: page(repositoriesPage),
+  reference: page(referencePage),
+  referenceSubmit: page(referenceSubmit),
+  gettingStarted: page(gettingStartedPage),
+  signIn: page(signInPage),
+  signInSubmit: page(signInSubmit),
+  signOut: page(signOut),
+  asset,
+} satisfies Record<string, Handler>;
+
+/** Errors of UI paths raised outside a page (no route, a broken setting): an HTML page without a visitor. */
+export function renderUiError(err: unknown): Response {
+  return uiErrorResponse(err, null);
 }

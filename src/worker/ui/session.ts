@@ -8,7 +8,7 @@
  * never reads cookies, so cross-site requests cannot act through it. The token names the user (whose
  * rules are read afresh on every request, so a rule change applies at once and a removed user is
  * signed out) or, for a CI token, that token's permissions and id (revoking the CI token in
- * AUTH_REVOKED_TOKENS ends the session too). It lasts SESSION_TTL_SECONDS, never past the CI token.
+ * AUTH_REVOKED_TOKENS ends the session too). It lasts UI_SESSION_TTL_SECONDS, never past the CI token.
  *
  * CSRF: every state-changing request (POST) must come from our own pages: its Origin (or
  * Sec-Fetch-Site) must be same-origin, and its form must carry `csrf`, an HMAC of the session's id
@@ -25,7 +25,6 @@ import { base64url, hmacSha256, timingSafeEqual } from "../signing/hmac";
 
 export const SESSION_COOKIE = "wharf_session";
 export const CSRF_COOKIE = "wharf_csrf";
-export const SESSION_TTL_SECONDS = 3600;
 
 export interface Session {
   id: string;
@@ -70,7 +69,12 @@ interface SessionClaims {
 }
 
 /** Check credentials the way the token endpoint does, and make the session token for them. */
-export async function signIn(settings: AuthSettings, user: string, password: string): Promise<{ token: string; session: Session }> {
+export async function signIn(
+  settings: AuthSettings,
+  user: string,
+  password: string,
+  ttlSeconds: number,
+): Promise<{ token: string; session: Session }> {
   if (!settings.signingSecret) throw new RegistryError("UNSUPPORTED", "this registry has no authentication configured (AUTH_SIGNING_SECRET)");
   let principal;
   try {
@@ -80,7 +84,7 @@ export async function signIn(settings: AuthSettings, user: string, password: str
     throw e;
   }
   const now = Math.floor(Date.now() / 1000);
-  let exp = now + SESSION_TTL_SECONDS;
+  let exp = now + ttlSeconds;
   const claims: SessionClaims = { kind: "session" };
   let label: string;
   if (principal.kind === "user") {

@@ -15,7 +15,7 @@ import { readForm } from "../form";
 import { loadManifest } from "./manifest";
 
 function requireDelete(c: UiContext, name: string): void {
-  if (!c.config.deleteEnabled) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry (DELETE_ENABLED=false)");
+  if (!c.settings.DELETE_ENABLED) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry (DELETE_ENABLED=false)");
   if (!mayDelete(c, name)) throw new RegistryError("DENIED", `you may not delete in ${name}`);
 }
 
@@ -37,7 +37,7 @@ export async function confirmDeletePage(c: UiContext, ref: UiRef): Promise<Respo
 
 export async function deleteSubmit(c: UiContext, ref: UiRef): Promise<Response> {
   const f = await readForm(c.request);
-  await checkCsrf(c.request, f, c.auth, c.viewer, c.env.BLOB_URL_SECRET);
+  await checkCsrf(c.request, f, c.auth, c.viewer, c.csrfFallbackKey);
   const m = await loadManifest(c, ref);
   requireDelete(c, ref.name);
   let deleted: string;

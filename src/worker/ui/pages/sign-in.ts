@@ -30,7 +30,7 @@ ${
 <label>Token <input type="password" name="token" autocomplete="off" spellcheck="false"></label>
 </fieldset>
 <div><button class="primary" type="submit">Sign in</button></div>
-<p class="muted">Signing in sets a cookie for this site only, valid for an hour.</p>
+<p class="muted">Signing in sets a cookie for this site only, valid for ${minutes(c.settings.UI_SESSION_TTL_SECONDS)}.</p>
 </form>`
     : html`<p class="notice">This registry has no authentication configured (AUTH_SIGNING_SECRET is not set): everyone sees the same pages.</p>`
 }`;
@@ -39,14 +39,14 @@ ${
 
 export const signInSubmit: UiHandler = async (c) => {
   const f = await readForm(c.request);
-  await checkCsrf(c.request, f, c.auth, c.viewer, c.env.BLOB_URL_SECRET);
+  await checkCsrf(c.request, f, c.auth, c.viewer, c.csrfFallbackKey);
   const token = (f.get("token") ?? "").trim();
   const user = (f.get("username") ?? "").trim();
   const password = token || (f.get("password") ?? "");
   if (!password) return form(c, 400, "Enter a user name and password, or a CI token.", user);
   let signed;
   try {
-    signed = await signIn(c.auth, token ? "ci" : user, password);
+    signed = await signIn(c.auth, token ? "ci" : user, password, c.settings.UI_SESSION_TTL_SECONDS);
   } catch (e) {
     if (e instanceof RegistryError && e.code === "UNAUTHORIZED") return form(c, 401, "Wrong user name, password or token.", user);
     throw e;
@@ -59,7 +59,7 @@ export const signInSubmit: UiHandler = async (c) => {
 
 export const signOut: UiHandler = async (c) => {
   const f = await readForm(c.request);
-  await checkCsrf(c.request, f, c.auth, c.viewer, c.env.BLOB_URL_SECRET);
+  await checkCsrf(c.request, f, c.auth, c.viewer, c.csrfFallbackKey);
   const headers = new Headers({ Location: "/", "Cache-Control": "no-store" });
   headers.append("Set-Cookie", cookie(c.url, SESSION_COOKIE, "", 0));
   return new Response(null, { status: 303, headers });
@@ -69,4 +69,8 @@ export const signOut: UiHandler = async (c) => {
 export function safeNext(next: string | null): string | undefined {
   if (!next || !next.startsWith("/") || next.startsWith("//") || next.includes("\\") || /[\r\n]/.test(next)) return undefined;
   return next.slice(0, 2000);
+}
+
+function minutes(s: number): string {
+  return s % 3600 === 0 ? `${s / 3600} hour${s === 3600 ? "" : "s"}` : `${Math.max(1, Math.round(s / 60))} minutes`;
 }
