@@ -8,7 +8,7 @@
 import { RegistryError } from "../errors";
 import { type Digest, parseDigest } from "../../oci/grammar";
 import type { ManifestFacts } from "../../oci/manifest";
-import { listKeys, listNames, listObjects, type Page } from "./listing";
+import { listKeys, type ListedObject, listNames, listObjects, type Page } from "./listing";
 import { paths } from "./paths";
 import { ReferrerStore } from "./referrers";
 import { CatalogStore } from "./catalog";
@@ -36,6 +36,14 @@ export interface TagDetail {
   /** An index's platforms ("os/arch[/variant]"). */
   platforms?: string[];
   artifactType?: string;
+}
+
+/** How many tags a repository has (up to a limit) and which was pushed last. */
+export interface TagSummary {
+  count: number;
+  /** More tags than the limit: `count` is a lower bound. */
+  more: boolean;
+  latest?: { tag: string; pushedAt: Date; info: ManifestInfo | null };
 }
 
 export interface TagDetailPage {
@@ -132,6 +140,16 @@ export class ManifestStore {
   }
 
   /** Remove a tag; returns the digest it pointed at. */
+  /** Count tags (up to `limit`, one list call per 1,000, no metadata) and stat the one pushed last. */
+  async summarizeTags(name: string, limit: number): Promise<TagSummary> {
+    const page = await listObjects(this.bucket, paths.tagsPrefix(name), limit, undefined, false);
+    let latest: ListedObject | undefined;
+    for (const o of page.objects) if (!latest || o.uploaded > latest.uploaded) latest = o;
+    if (!latest) return { count: 0, more: page.more };
+    const info = await this.statTag(name, latest.name);
+    return { count: page.objects.length, more: page.more, latest: { tag: latest.name, pushedAt: latest.uploaded, info } };
+  }
+
   async deleteTag(name: string, tag: string): Promise<Digest> {
     const digest = await this.resolveTag(name, tag);
     if (!digest) throw new RegistryError("MANIFEST_UNKNOWN", `tag ${tag} not found in ${name}`);

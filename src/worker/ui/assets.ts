@@ -8,6 +8,7 @@ export const STYLE = `
 :root{color-scheme:light dark;--bg:#fff;--fg:#1b1f24;--muted:#5b6570;--line:#d8dee4;--soft:#f4f6f8;--accent:#0b5cad;--accent-fg:#fff;--danger:#b42318;--ok:#1a7f37;--code:#f1f3f5}
 @media (prefers-color-scheme:dark){:root{--bg:#0f1317;--fg:#e6e9ec;--muted:#9aa5b1;--line:#2c343c;--soft:#171c21;--accent:#5aa9f5;--accent-fg:#07121d;--danger:#f27266;--ok:#57c47a;--code:#1c2228}}
 *{box-sizing:border-box}
+[hidden]{display:none!important}
 html{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;background:var(--bg);color:var(--fg)}
 body{margin:0}
 a{color:var(--accent)}
@@ -26,6 +27,9 @@ table{border-collapse:collapse;width:100%;font-size:.92rem}
 th,td{text-align:left;padding:.45rem .7rem;border-bottom:1px solid var(--line);vertical-align:top}
 tr:last-child td{border-bottom:0}
 th{background:var(--soft);font-weight:600;white-space:nowrap}
+tfoot th,tfoot td{background:var(--soft);border-top:1px solid var(--line)}
+details.more{margin:.6rem 0}
+details.more summary{font-weight:600;margin-bottom:.5rem}
 td.num,th.num{text-align:right;white-space:nowrap}
 code,pre{font:.86rem/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:var(--code);border-radius:4px}
 code{padding:.05rem .3rem;word-break:break-all}
@@ -33,7 +37,7 @@ pre{padding:.6rem .8rem;overflow-x:auto;white-space:pre-wrap;word-break:break-al
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:0}
 dl.facts dt{color:var(--muted)}
 dl.facts dd{margin:0;word-break:break-word}
-form.search{display:flex;gap:.5rem;flex-wrap:wrap;margin:.2rem 0 1rem}
+form.search{display:flex;gap:.5rem;flex-wrap:wrap;align-items:center;margin:.2rem 0 1rem}
 input[type=search],input[type=text],input[type=password]{font:inherit;padding:.4rem .6rem;border:1px solid var(--line);border-radius:5px;background:var(--bg);color:var(--fg);min-width:16rem;max-width:100%}
 button,.button{font:inherit;padding:.38rem .8rem;border:1px solid var(--line);border-radius:5px;background:var(--soft);color:var(--fg);cursor:pointer;text-decoration:none;display:inline-block}
 button.primary{background:var(--accent);border-color:var(--accent);color:var(--accent-fg)}
@@ -78,7 +82,10 @@ function select(b) {
 }
 `;
 
+export const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#0b5cad"/><path d="M8 3v9M5 5h6M3.5 9.5Q4 13 8 13t4.5-3.5" stroke="#fff" stroke-width="1.6" fill="none" stroke-linecap="round"/></svg>`;
+
 export const ASSETS: Record<string, { type: string; body: string }> = {
+  "favicon.svg": { type: "image/svg+xml", body: FAVICON },
   "wharf.css": { type: "text/css; charset=utf-8", body: STYLE },
   "copy.js": { type: "text/javascript; charset=utf-8", body: SCRIPT },
 };

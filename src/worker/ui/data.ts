@@ -3,13 +3,13 @@
  * Repository lists are filtered before anything is counted, so a name the visitor may not pull never
  * reaches a page, a count or a "next" link.
  */
-import type { TagDetail } from "../storage/manifests";
+import type { TagSummary } from "../storage/manifests";
 import { type UiContext, mayView } from "./context";
 
 /** Names read from the catalog per page request at most, so a visitor who may see few repositories costs bounded work. */
 export const CATALOG_SCAN_LIMIT = 5000;
-/** Tags read per repository for its summary (count, last push); more shows as "5000+". */
-export const SUMMARY_TAG_LIMIT = 5000;
+/** Tags counted per repository for its summary (one list call); more shows as "1000+". */
+export const SUMMARY_TAG_LIMIT = 1000;
 
 export interface RepoPage {
   names: string[];
@@ -38,16 +38,6 @@ export async function visibleRepositories(c: UiContext, n: number, after?: strin
   }
 }
 
-export interface RepoSummary {
-  tags: number;
-  /** More tags than SUMMARY_TAG_LIMIT: `tags` is a lower bound. */
-  moreTags: boolean;
-  latest?: TagDetail;
-}
-
-export async function repoSummary(c: UiContext, name: string): Promise<RepoSummary> {
-  const { tags, more } = await c.storage.manifests.listTagDetails(name, SUMMARY_TAG_LIMIT);
-  let latest: TagDetail | undefined;
-  for (const t of tags) if (!latest || t.pushedAt > latest.pushedAt) latest = t;
-  return { tags: tags.length, moreTags: more, latest };
+export async function repoSummary(c: UiContext, name: string): Promise<TagSummary> {
+  return c.storage.manifests.summarizeTags(name, SUMMARY_TAG_LIMIT);
 }

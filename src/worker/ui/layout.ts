@@ -48,6 +48,7 @@ export function page(c: UiContext, o: PageOptions): Response {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${o.title} · Wharf</title>
 <link rel="stylesheet" href="/static/wharf.css">
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <script src="/static/copy.js" defer></script>
 </head>
 <body>

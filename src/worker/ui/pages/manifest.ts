@@ -78,9 +78,12 @@ ${subject ? html`<dt>Refers to</dt><dd><a href="${digestHref(name, subject)}"><c
 </dl>
 ${annotations(doc.annotations)}
 <h2>Pull</h2>
-${ref.tag !== undefined ? html`<h3>By tag</h3>${commandList(pullCommands(c, name, ref.tag), "Pull by tag")}` : ""}
-<h3>By digest</h3>
-${commandList(pullCommands(c, name, digest), "Pull by digest")}
+${
+  ref.tag !== undefined
+    ? html`${commandList(pullCommands(c, name, ref.tag), "Pull by tag")}
+<details class="more"><summary>By digest (what this tag points at now)</summary>${commandList(pullCommands(c, name, digest), "Pull by digest")}</details>`
+    : commandList(pullCommands(c, name, digest), "Pull by digest")
+}
 ${sections}
 ${referrersSection(name, referrers.descriptors, referrers.next !== undefined)}
 ${

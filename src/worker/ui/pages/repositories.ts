@@ -20,9 +20,9 @@ export const repositoriesPage: UiHandler = async (c) => {
     const s = summaries[i];
     return html`<tr>
 <td><a href="${href(["/r/", { name }])}">${name}</a></td>
-<td class="num">${s.tags}${s.moreTags ? "+" : ""}</td>
+<td class="num">${s.count}${s.more ? "+" : ""}</td>
 <td>${s.latest ? html`<a href="${href(["/r/", { name }, ":", s.latest.tag])}">${s.latest.tag}</a>` : html`<span class="muted">—</span>`}</td>
-<td class="num">${bytes(s.latest?.contentSize)}</td>
+<td class="num">${bytes(s.latest?.info?.contentSize)}</td>
 <td><time datetime="${s.latest?.pushedAt.toISOString()}" title="${when(s.latest?.pushedAt)}">${ago(s.latest?.pushedAt)}</time></td>
 </tr>`;
   });

@@ -38,7 +38,7 @@ export async function tagsPage(c: UiContext, name: string): Promise<Response> {
   const body = html`<h1>${name}</h1>
 ${deleted ? html`<p class="notice" role="status">Deleted ${deleted}.</p>` : ""}
 <h2>Pull</h2>
-${tags.length ? commandList(pullCommands(c, name, tags[0].tag).slice(0, 2), "Pull commands") : html`<p class="muted">No tags.</p>`}
+${tags.length ? commandList(pullCommands(c, name, (tags.find((t) => t.tag === "latest") ?? tags[0]).tag).slice(0, 2), "Pull commands") : html`<p class="muted">No tags.</p>`}
 <h2 id="tags">Tags</h2>
 <form class="search" method="get" action="${repoHref(name)}" role="search">
 <label for="q" class="muted">Tags starting with</label>
