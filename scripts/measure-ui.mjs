@@ -108,7 +108,7 @@ try {
   console.log(`seeded ${TAGS} tags in ${repo} and 30 other repositories in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
   const pages = [
-    ["/ (repositories: 25 a page, each with tag count and latest tag)", "/"],
+    ["/ (repositories: 20 a page, each with tag count and latest tag)", "/"],
     [`/r/${repo} (first 100 tags)`, `/r/${repo}`],
     [`/r/${repo}?after=build-00500 (a later page)`, `/r/${repo}?after=build-00500`],
     [`/r/${repo}?n=1000 (all tags on one page)`, `/r/${repo}?n=1000`],

@@ -6,7 +6,7 @@ import { ago, bytes, when } from "../format";
 import { html, href } from "../html";
 import { page } from "../layout";
 
-export const REPOS_PER_PAGE = 25;
+export const REPOS_PER_PAGE = 20;
 
 export const repositoriesPage: UiHandler = async (c) => {
   const q = (c.url.searchParams.get("q") ?? "").slice(0, 255);
