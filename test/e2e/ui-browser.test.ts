@@ -145,6 +145,10 @@ describe("the web UI in Chromium", () => {
     expect(tags).toContain("index: linux/amd64, linux/arm64/v8");
     for (const t of ["multi", "v1", "old"]) expect(tags).toContain(t);
     await shot(page, "2-tags");
+    // the README's picture of a repository page (docs/ui-repository.png is a copy of this one)
+    await page.setViewportSize({ width: 960, height: 600 });
+    await page.locator("main").screenshot({ path: join(SHOTS, "readme-repository.png") });
+    await page.setViewportSize({ width: 1200, height: 800 });
 
     await page.getByRole("link", { name: "multi", exact: true }).click();
     await page.waitForURL(`${wharf.url}/r/public/app:multi`);
