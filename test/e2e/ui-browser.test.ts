@@ -57,7 +57,7 @@ function addIndex(dir: string): void {
   writeFileSync(join(dir, "index.json"), JSON.stringify(top));
 }
 
-async function api(method: string, path: string, body?: string | Buffer, type?: string): Promise<Response> {
+async function api(method: string, path: string, body?: string, type?: string): Promise<Response> {
   const headers: Record<string, string> = { Authorization: BASIC };
   if (type) headers["Content-Type"] = type;
   return fetch(`${wharf.url}${path}`, { method, headers, body, redirect: "manual" });
