@@ -201,7 +201,7 @@ async function run(
   handler: Handler,
 ): Promise<Response> {
   const settings = readSettings(env);
-  const params = Object.fromEntries(Object.entries(request.params).map(([k, v]) => [k, decodeURIComponent(v)]));
+  const params = Object.fromEntries(Object.entries(request.params).map(([k, v]) => [k, decodeParam(v)]));
   const name = params.name !== undefined ? parseName(params.name) : "";
   const log = request.log;
   log.set({ route: (request as { route?: string }).route, repository: name || undefined });
@@ -231,4 +231,13 @@ async function run(
   };
   const res = await handler(c);
   return caller ? keepPrivate(caller, action, name, res) : res;
+}
+
+/** A path parameter, percent-decoded; malformed encoding is the client's mistake (404), not a 500. */
+function decodeParam(v: string): string {
+  try {
+    return decodeURIComponent(v);
+  } catch {
+    throw new RegistryError("NOT_FOUND", "malformed percent-encoding in the path");
+  }
 }

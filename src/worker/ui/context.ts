@@ -1,5 +1,6 @@
 /** What every UI page receives: the request, storage, settings, and who is looking. */
 import type { AuthSettings } from "../auth/settings";
+import type { EventSink } from "../events";
 import type { Settings } from "../settings";
 import type { RegistryStorage } from "../storage/registry";
 import type { Viewer } from "./session";
@@ -10,6 +11,8 @@ export interface UiContext {
   settings: Settings;
   auth: AuthSettings;
   storage: RegistryStorage;
+  /** The request's event sink: a delete from a page is reported like one through the API. */
+  events: EventSink;
   viewer: Viewer;
   /** The CSRF token forms on this page carry. */
   csrf: string;

@@ -65,6 +65,7 @@ async function uiContext(rc: RequestContext): Promise<UiContext> {
     settings: rc.settings,
     auth,
     storage: rc.storage,
+    events: rc.events,
     viewer: v,
     csrf: await csrfToken(auth, v, fallbackKey),
     csrfFallbackKey: fallbackKey,

@@ -42,10 +42,12 @@ export async function deleteSubmit(c: UiContext, ref: UiRef): Promise<Response> 
   requireDelete(c, ref.name);
   let deleted: string;
   if (ref.tag !== undefined) {
-    await c.storage.manifests.deleteTag(ref.name, ref.tag);
+    const digest = await c.storage.manifests.deleteTag(ref.name, ref.tag);
+    c.events.emit({ action: "delete", repository: ref.name, digest: digest.toString(), tag: ref.tag });
     deleted = `tag ${ref.tag}`;
   } else {
     await c.storage.manifests.delete(ref.name, m.digest);
+    c.events.emit({ action: "delete", repository: ref.name, digest: m.digest.toString() });
     deleted = `manifest ${shortDigest(m.digest.toString())}`;
   }
   return new Response(null, { status: 303, headers: { Location: href([repoHref(ref.name)], { deleted }), "Cache-Control": "no-store" } });
