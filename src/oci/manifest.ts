@@ -2,9 +2,9 @@
  * What Wharf needs to know about a pushed manifest, read from its JSON: its media type, the blobs and
  * child manifests it references (which must exist in the repository), its subject, and the artifact
  * type and annotations that go into a referrers descriptor. Any media type round-trips; the known image
- * and index types are checked more strictly. No HTTP here.
+ * and index types are checked more strictly. Throws OciFormatError("manifest"); no HTTP here.
  */
-import { RegistryError } from "../worker/errors";
+import { OciFormatError } from "./errors";
 import { type Digest, parseDigest } from "./grammar";
 import { FOREIGN_LAYER_TYPES, IMAGE_MANIFEST_TYPES, INDEX_TYPES, MediaTypes } from "./media-types";
 
@@ -24,7 +24,7 @@ export interface ManifestFacts {
 type Json = Record<string, unknown>;
 
 function invalid(message: string): never {
-  throw new RegistryError("MANIFEST_INVALID", message);
+  throw new OciFormatError("manifest", message);
 }
 
 function isObject(v: unknown): v is Json {

@@ -5,7 +5,7 @@
  * Put, in named steps: store the revision → record the referrer (if it has a subject) → point the tag
  * → mark the repository in the catalog. A reader that sees a tag always finds its revision.
  */
-import { RegistryError } from "../errors";
+import { DomainError } from "../domain-errors";
 import { type Digest, parseDigest } from "../../oci/grammar";
 import type { ManifestFacts } from "../../oci/manifest";
 import { listKeys, type ListedObject, listNames, listObjects, type Page } from "./listing";
@@ -152,7 +152,7 @@ export class ManifestStore {
 
   async deleteTag(name: string, tag: string): Promise<Digest> {
     const digest = await this.resolveTag(name, tag);
-    if (!digest) throw new RegistryError("MANIFEST_UNKNOWN", `tag ${tag} not found in ${name}`);
+    if (!digest) throw new DomainError("MANIFEST_UNKNOWN", `tag ${tag} not found in ${name}`);
     await this.bucket.delete([paths.tag(name, tag), paths.tagged(name, digest, tag)]);
     return digest;
   }
@@ -160,7 +160,7 @@ export class ManifestStore {
   /** Delete a revision, every tag that points at it, and its referrer entry. */
   async delete(name: string, digest: Digest): Promise<void> {
     const obj = await this.bucket.head(paths.manifest(name, digest));
-    if (!obj) throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${digest} not found in ${name}`);
+    if (!obj) throw new DomainError("MANIFEST_UNKNOWN", `manifest ${digest} not found in ${name}`);
     for await (const keys of listKeys(this.bucket, paths.taggedPrefix(name, digest))) {
       for (const key of keys) {
         const tag = key.slice(paths.taggedPrefix(name, digest).length);

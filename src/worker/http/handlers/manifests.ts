@@ -1,7 +1,7 @@
 /** Manifest GET/HEAD by tag or digest, PUT (validate → store → tag), DELETE by tag or digest. */
 import { MAX_MANIFEST_BYTES } from "../../config";
 import { RegistryError } from "../../errors";
-import { type Digest, digestOf, parseReference } from "../../../oci/grammar";
+import { type Digest, digestOf, parseManifestReference } from "../../../oci/grammar";
 import type { ManifestContent, ManifestInfo } from "../../storage/manifests";
 import { parseManifest } from "../../../oci/manifest";
 import { baseMediaType } from "../../../oci/media-types";
@@ -9,7 +9,7 @@ import { readBodyLimited } from "../body";
 import type { Handler, RequestContext } from "../context";
 
 export const getManifest: Handler = async (c) => {
-  const ref = parseReference(c.params.reference);
+  const ref = parseManifestReference(c.params.reference);
   const head = c.request.method === "HEAD";
   const store = c.storage.manifests;
   let m: ManifestInfo | ManifestContent | null;
@@ -31,7 +31,7 @@ export const getManifest: Handler = async (c) => {
 };
 
 export const putManifest: Handler = async (c) => {
-  const ref = parseReference(c.params.reference);
+  const ref = parseManifestReference(c.params.reference);
   const bytes = await readBodyLimited(c.request, MAX_MANIFEST_BYTES, () => tooLarge(MAX_MANIFEST_BYTES));
   const digest = await digestOf(bytes, ref.digest?.algorithm ?? "sha256");
   if (ref.digest && ref.digest.toString() !== digest.toString()) {
@@ -52,7 +52,7 @@ export const putManifest: Handler = async (c) => {
 
 export const deleteManifest: Handler = async (c) => {
   if (!c.settings.DELETE_ENABLED) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
-  const ref = parseReference(c.params.reference);
+  const ref = parseManifestReference(c.params.reference);
   if (ref.tag !== undefined) {
     const digest = await c.storage.manifests.deleteTag(c.name, ref.tag);
     c.events.emit({ action: "delete", repository: c.name, digest: digest.toString(), tag: ref.tag });
