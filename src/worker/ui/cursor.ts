@@ -3,7 +3,7 @@
  * continues from a cursor that is that name sealed with AES-GCM (key derived from the registry's
  * secret), so the link carries no readable private name.
  */
-import { base64url } from "../signing/hmac";
+import { base64url } from "../../oci/encoding";
 
 const enc = new TextEncoder();
 const keys = new Map<string, Promise<CryptoKey>>();

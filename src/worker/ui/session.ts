@@ -21,7 +21,8 @@ import { signJwt, verifyJwt } from "../auth/jwt";
 import { type AuthSettings } from "../auth/settings";
 import { newTokenId } from "../auth/tokens";
 import { RegistryError } from "../errors";
-import { base64url, hmacSha256, timingSafeEqual } from "../signing/hmac";
+import { base64url } from "../../oci/encoding";
+import { hmacSha256, timingSafeEqual } from "../signing/hmac";
 
 export const SESSION_COOKIE = "wharf_session";
 export const CSRF_COOKIE = "wharf_csrf";

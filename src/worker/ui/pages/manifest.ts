@@ -6,7 +6,7 @@
 import { parseDigest } from "../../../oci/grammar";
 import { RegistryError } from "../../errors";
 import type { ManifestContent } from "../../storage/manifests";
-import type { Descriptor } from "../../storage/referrers";
+import type { Descriptor } from "../../../oci/descriptor";
 import { mayDelete, type UiContext } from "../context";
 import { bytes, shortDigest } from "../format";
 import { type Html, html } from "../html";
