@@ -26,6 +26,10 @@ export interface ManifestFacts {
   subject?: Digest;
   artifactType?: string;
   annotations?: Record<string, string>;
+  /** Image manifests: bytes of the config and layers it names (what a pull of it transfers, less the manifest). */
+  contentSize?: number;
+  /** Indexes: "os/arch[/variant]" of each child that declares a platform, in order. */
+  platforms?: string[];
 }
 
 type Json = Record<string, unknown>;
@@ -72,6 +76,13 @@ function stringMap(v: unknown): Record<string, string> | undefined {
   return out;
 }
 
+/** "os/arch[/variant]" of an index entry's platform, if it declares one. */
+function platformOf(entry: unknown): string | undefined {
+  const p = isObject(entry) ? entry.platform : undefined;
+  if (!isObject(p) || typeof p.os !== "string" || typeof p.architecture !== "string") return undefined;
+  return [p.os, p.architecture, typeof p.variant === "string" ? p.variant : ""].filter(Boolean).join("/");
+}
+
 /** Parse and check a manifest body pushed with the given Content-Type (already stripped of parameters). */
 export function parseManifest(bytes: Uint8Array, contentType: string): ManifestFacts {
   let doc: unknown;
@@ -105,15 +116,20 @@ export function parseManifest(bytes: Uint8Array, contentType: string): ManifestF
   const isImage = IMAGE_MANIFEST_TYPES.has(mediaType) || (!known && ("config" in doc || "layers" in doc));
   if (isIndex) {
     for (const child of descriptors(doc.manifests, "manifests")) refer("manifest", child);
+    facts.platforms = (doc.manifests as unknown[]).map(platformOf).filter((p): p is string => p !== undefined);
   }
   if (isImage) {
     if (IMAGE_MANIFEST_TYPES.has(mediaType) || "config" in doc) {
       const config = descriptor(doc.config, "config");
       refer("blob", config);
       facts.artifactType = config.mediaType;
+      facts.contentSize = config.size;
     }
     if (IMAGE_MANIFEST_TYPES.has(mediaType) || "layers" in doc) {
-      for (const layer of descriptors(doc.layers ?? [], "layers")) if (!layer.foreign) refer("blob", layer);
+      for (const layer of descriptors(doc.layers ?? [], "layers")) {
+        if (!layer.foreign) refer("blob", layer);
+        facts.contentSize = (facts.contentSize ?? 0) + layer.size;
+      }
     }
   }
   if (typeof doc.artifactType === "string") facts.artifactType = doc.artifactType;

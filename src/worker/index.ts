@@ -1,6 +1,6 @@
 /**
- * The Worker: the OCI Distribution API (router.ts), the cron trigger that starts garbage collection, and
- * the Durable Object classes (upload sessions, the GC coordinator).
+ * The Worker: the OCI Distribution API and the web UI (router.ts), the cron trigger that starts garbage
+ * collection, and the Durable Object classes (upload sessions, repositories, blob fills, the GC coordinator).
  */
 import type { Env } from "./config";
 import { scheduledGc } from "./gc/stub";

@@ -26,6 +26,7 @@ import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } fr
 import { SIGNED_BLOB_PREFIX } from "./signing/blob-url";
 import { Repositories } from "./repository/client";
 import { openStorage } from "./storage/registry";
+import { renderUiError, ui } from "./ui/routes";
 import { UploadSessions } from "./upload/sessions";
 import { refusedInCache, viaProxyBlob, viaProxyManifest, viaProxyTags } from "./proxy/handlers";
 
@@ -34,8 +35,8 @@ type Method = "GET" | "HEAD" | "POST" | "PATCH" | "PUT" | "DELETE";
 /**
  * A route group: the paths it owns, how an error becomes a response there, and what every response of
  * the group carries. `/v2` speaks the OCI API (JSON error envelope, API version header); `/_wharf` is
- * Wharf's own (signed blob URLs, admin endpoints), also with OCI JSON errors; the web UI, when it is
- * added, owns the rest of the paths with HTML error pages.
+ * Wharf's own (signed blob URLs, admin endpoints), also with OCI JSON errors; the web UI (src/worker/ui)
+ * owns the rest of the paths with HTML error pages.
  */
 interface RouteGroup {
   owns(path: string): boolean;
@@ -56,8 +57,17 @@ const INTERNAL: RouteGroup = {
   headers: {},
 };
 
+const UI: RouteGroup = {
+  owns: () => true,
+  renderError: (err, request) => {
+    const res = renderUiError(err);
+    return request.method === "HEAD" ? new Response(null, { status: res.status, headers: res.headers }) : res;
+  },
+  headers: {},
+};
+
 /** Groups in the order their `owns` is asked; the last one owns every other path. */
-const GROUPS: RouteGroup[] = [API, INTERNAL];
+const GROUPS: RouteGroup[] = [API, INTERNAL, UI];
 
 function groupOf(path: string): RouteGroup {
   return GROUPS.find((g) => g.owns(path)) ?? GROUPS[GROUPS.length - 1];
@@ -88,6 +98,15 @@ const ROUTES: [RouteGroup, Method[], string, Action, Handler][] = [
   [INTERNAL, ["POST"], "/_wharf/gc", "gc", startGc],
   [INTERNAL, ["GET"], "/_wharf/gc", "gc", gcStatus],
   [INTERNAL, ["GET"], "/_wharf/gc/:id", "gc", gcRun],
+  // Web UI: "none" because pages read the session cookie, never the Authorization header (src/worker/ui/routes.ts).
+  [UI, ["GET", "HEAD"], "/", "none", ui.repositories],
+  [UI, ["GET", "HEAD"], "/r/:ref+", "none", ui.reference],
+  [UI, ["POST"], "/r/:ref+", "none", ui.referenceSubmit],
+  [UI, ["GET", "HEAD"], "/getting-started", "none", ui.gettingStarted],
+  [UI, ["GET", "HEAD"], "/sign-in", "none", ui.signIn],
+  [UI, ["POST"], "/sign-in", "none", ui.signInSubmit],
+  [UI, ["POST"], "/sign-out", "none", ui.signOut],
+  [UI, ["GET", "HEAD"], "/static/:file", "none", ui.asset],
 ];
 
 type RoutedRequest = Request & { params: Record<string, string> };

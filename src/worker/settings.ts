@@ -159,6 +159,7 @@ export const SETTINGS = {
   IMMUTABLE_TAGS: json<ImmutableRule[]>(parseImmutableTags, [], "tags nobody may move or delete, JSON: `[{\"repositories\": [...], \"tags\": [...]}]`", {
     defaultText: "`[]`",
   }),
+  UI_SESSION_TTL_SECONDS: integer(3600, "lifetime of a web UI sign-in (its session cookie and the token in it), seconds", { min: 60, max: 7 * 86400 }),
   LOG_REQUESTS: flag(true, "one structured JSON log line per request (`wrangler tail`); `false` turns them off"),
 } satisfies Record<string, SettingSpec<unknown>>;
 

@@ -13,6 +13,9 @@ const CODE_OF: Record<string, (raw: string) => ErrorCode> = {
   algorithm: () => "DIGEST_INVALID",
   hex: () => "DIGEST_INVALID",
   session: () => "BLOB_UPLOAD_INVALID",
+  // Web UI paths: a page that cannot be named does not exist (an HTML 404).
+  ref: () => "MANIFEST_UNKNOWN",
+  file: () => "NAME_UNKNOWN",
 };
 
 export function decodeParam(key: string, raw: string): string {

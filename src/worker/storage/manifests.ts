@@ -13,7 +13,7 @@
 import { DomainError } from "../domain-errors";
 import { type Digest, parseDigest } from "../../oci/grammar";
 import type { ManifestFacts } from "../../oci/manifest";
-import { listKeys, listNames, type Page } from "./listing";
+import { listKeys, type ListedObject, listNames, listObjects, type Page } from "./listing";
 import { encodeRefs } from "./manifest-refs";
 import { paths } from "./paths";
 import { ReferrerStore } from "./referrers";
@@ -23,11 +23,42 @@ export interface ManifestInfo {
   digest: Digest;
   mediaType: string;
   size: number;
+  /** Bytes of config and layers (an index: of its children), when recorded at push. */
+  contentSize?: number;
 }
 
 export interface ManifestContent extends ManifestInfo {
   bytes: ArrayBuffer;
 }
+
+/** A tag as a listing shows it: what it points at, when it was last pushed, and what is known of its content. */
+export interface TagDetail {
+  tag: string;
+  digest: string;
+  mediaType: string;
+  pushedAt: Date;
+  /** Bytes of config and layers (for an index: of all its children); unknown for tags pushed before it was recorded. */
+  contentSize?: number;
+  /** An index's platforms ("os/arch[/variant]"). */
+  platforms?: string[];
+  artifactType?: string;
+}
+
+/** How many tags a repository has (up to a limit) and which was pushed last. */
+export interface TagSummary {
+  count: number;
+  /** More tags than the limit: `count` is a lower bound. */
+  more: boolean;
+  latest?: { tag: string; pushedAt: Date; info: ManifestInfo | null };
+}
+
+export interface TagDetailPage {
+  tags: TagDetail[];
+  more: boolean;
+}
+
+/** R2 custom metadata is limited to 2 KiB per object: keep the platform list well inside it. */
+const MAX_PLATFORMS_CHARS = 1000;
 
 export class ManifestStore {
   private readonly referrers: ReferrerStore;
@@ -39,7 +70,8 @@ export class ManifestStore {
   }
 
   async put(name: string, digest: Digest, bytes: Uint8Array, facts: ManifestFacts, tag?: string): Promise<void> {
-    await this.storeRevision(name, digest, bytes, facts);
+    const summary = await this.summarize(name, facts);
+    await this.storeRevision(name, digest, bytes, facts, summary);
     if (facts.subject) {
       await this.referrers.add(name, facts.subject, {
         mediaType: facts.mediaType,
@@ -49,7 +81,7 @@ export class ManifestStore {
         annotations: facts.annotations,
       });
     }
-    if (tag !== undefined) await this.moveTag(name, tag, digest, bytes, facts.mediaType);
+    if (tag !== undefined) await this.moveTag(name, tag, digest, bytes, facts.mediaType, summary);
     await this.catalog.add(name);
   }
 
@@ -97,7 +129,41 @@ export class ManifestStore {
     return tags;
   }
 
+  /**
+   * Up to `n` tags after `last` with their details, from one list call per 1,000 tags (the details are
+   * the tag objects' metadata and upload time; no tag is read). `prefix` narrows to tags starting with it.
+   */
+  async listTagDetails(name: string, n: number, last?: string, prefix = ""): Promise<TagDetailPage> {
+    const base = paths.tagsPrefix(name);
+    const page = await listObjects(this.bucket, base + prefix, n, last !== undefined && last.startsWith(prefix) ? last.slice(prefix.length) : undefined);
+    const tags: TagDetail[] = [];
+    for (const o of page.objects) {
+      const m = o.customMetadata;
+      if (!m.digest) continue;
+      tags.push({
+        tag: prefix + o.name,
+        digest: m.digest,
+        mediaType: o.contentType ?? "application/octet-stream",
+        pushedAt: o.uploaded,
+        contentSize: m.contentSize !== undefined ? Number(m.contentSize) : undefined,
+        platforms: m.platforms ? m.platforms.split(",") : undefined,
+        artifactType: m.artifactType || undefined,
+      });
+    }
+    return { tags, more: page.more };
+  }
+
   /** Remove a tag; returns the digest it pointed at. */
+  /** Count tags (up to `limit`, one list call per 1,000, no metadata) and stat the one pushed last. */
+  async summarizeTags(name: string, limit: number): Promise<TagSummary> {
+    const page = await listObjects(this.bucket, paths.tagsPrefix(name), limit, undefined, false);
+    let latest: ListedObject | undefined;
+    for (const o of page.objects) if (!latest || o.uploaded > latest.uploaded) latest = o;
+    if (!latest) return { count: 0, more: page.more };
+    const info = await this.statTag(name, latest.name);
+    return { count: page.objects.length, more: page.more, latest: { tag: latest.name, pushedAt: latest.uploaded, info } };
+  }
+
   async deleteTag(name: string, tag: string): Promise<Digest> {
     const digest = await this.resolveTag(name, tag);
     if (!digest) throw new DomainError("MANIFEST_UNKNOWN", `tag ${tag} not found in ${name}`);
@@ -122,8 +188,41 @@ export class ManifestStore {
     await this.bucket.delete(paths.manifest(name, digest));
   }
 
-  private async storeRevision(name: string, digest: Digest, bytes: Uint8Array, facts: ManifestFacts): Promise<void> {
-    const customMetadata: Record<string, string> = encodeRefs(facts); // for garbage collection's mark
+  /**
+   * What listings show of a manifest without reading it: the bytes it pulls (an index sums its children's,
+   * read from their revisions' metadata: one HEAD per child, only when an index is pushed), its platforms
+   * and artifact type. Recorded on the revision and on tags pointing at it.
+   */
+  private async summarize(name: string, facts: ManifestFacts): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    let size = facts.contentSize;
+    if (facts.manifests.length) {
+      const children = await Promise.all(facts.manifests.map((d) => this.bucket.head(paths.manifest(name, d))));
+      const sizes = children.map((c) => c?.customMetadata?.contentSize);
+      if (sizes.every((s) => s !== undefined)) size = sizes.reduce((a, s) => a + Number(s), 0);
+    }
+    if (size !== undefined) out.contentSize = String(size);
+    if (facts.platforms?.length) {
+      let list = "";
+      for (const p of facts.platforms) {
+        if (list.length + p.length + 1 > MAX_PLATFORMS_CHARS) break;
+        if (!/^[A-Za-z0-9._/-]+$/.test(p)) continue;
+        list += (list ? "," : "") + p;
+      }
+      if (list) out.platforms = list;
+    }
+    if (facts.artifactType && facts.artifactType.length <= 255) out.artifactType = facts.artifactType;
+    return out;
+  }
+
+  private async storeRevision(
+    name: string,
+    digest: Digest,
+    bytes: Uint8Array,
+    facts: ManifestFacts,
+    summary: Record<string, string>,
+  ): Promise<void> {
+    const customMetadata: Record<string, string> = { ...summary, ...encodeRefs(facts) }; // refs: for garbage collection's mark
     if (facts.subject) customMetadata.subject = facts.subject.toString();
     await this.bucket.put(paths.manifest(name, digest), bytes, {
       httpMetadata: { contentType: facts.mediaType },
@@ -138,12 +237,19 @@ export class ManifestStore {
    * Order: the new reverse-index entry is written before the tag, so at every step each tag's entry exists
    * (a stale entry of the previous digest, left by a crash, is harmless: deleteManifest checks the tag).
    */
-  async moveTag(name: string, tag: string, digest: Digest, bytes: Uint8Array, mediaType: string): Promise<void> {
+  async moveTag(
+    name: string,
+    tag: string,
+    digest: Digest,
+    bytes: Uint8Array,
+    mediaType: string,
+    summary: Record<string, string> = {},
+  ): Promise<void> {
     const previous = await this.resolveTag(name, tag);
     await this.bucket.put(paths.tagged(name, digest, tag), "");
     await this.bucket.put(paths.tag(name, tag), bytes, {
       httpMetadata: { contentType: mediaType },
-      customMetadata: { digest: digest.toString(), inline: "1" },
+      customMetadata: { ...summary, digest: digest.toString(), inline: "1" },
     });
     if (previous && previous.toString() !== digest.toString()) {
       await this.bucket.delete(paths.tagged(name, previous, tag));
@@ -152,5 +258,8 @@ export class ManifestStore {
 }
 
 function infoOf(digest: Digest, obj: R2Object): ManifestInfo {
-  return { digest, mediaType: obj.httpMetadata?.contentType ?? "application/octet-stream", size: obj.size };
+  const info: ManifestInfo = { digest, mediaType: obj.httpMetadata?.contentType ?? "application/octet-stream", size: obj.size };
+  const content = obj.customMetadata?.contentSize;
+  if (content !== undefined) info.contentSize = Number(content);
+  return info;
 }

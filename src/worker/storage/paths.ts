@@ -10,8 +10,11 @@
  *   │   ├── _layers/<alg>/<hex>                  link: this repository may serve that blob
  *   │   ├── _manifests/
  *   │   │   ├── revisions/<alg>/<hex>            manifest bytes as pushed; httpMetadata.contentType = media type
+ *   │   │   │                                    (customMetadata: subject; contentSize, platforms, artifactType:
+ *   │   │   │                                    the summary listings show, recorded at push)
  *   │   │   ├── tags/<tag>                       customMetadata.digest = the tagged manifest; the body is a copy
- *   │   │   │                                    of its bytes (media type in httpMetadata), so a pull by tag is one read
+ *   │   │   │                                    of its bytes (media type in httpMetadata), so a pull by tag is one read;
+ *   │   │   │                                    the same summary metadata, so a tag list with metadata needs no reads
  *   │   │   └── tagged/<alg>/<hex>/<tag>         reverse index: tags that point at a manifest (for delete)
  *   │   ├── _referrers/<alg>/<subject hex>/<alg>/<referrer hex>   descriptor (JSON) of a referrer
  *   │   └── _proxy/                              only in a pull-through cache repository (src/worker/proxy/)

@@ -8,10 +8,13 @@ describe("GET /v2/", () => {
     expect(res.headers.get("Docker-Distribution-API-Version")).toBe("registry/2.0");
   });
 
-  it("unknown routes get a JSON 404, not a 500", async () => {
-    const res = await req("GET", "/nope");
+  it("unknown API routes get a JSON 404, not a 500; other paths are the web UI's HTML 404", async () => {
+    const res = await req("GET", "/v2/nope/nothing");
     expect(res.headers.get("Content-Type")).toBe("application/json");
     await expectError(res, 404, "NAME_UNKNOWN");
+    const page = await req("GET", "/nope");
+    expect(page.status).toBe(404);
+    expect(page.headers.get("Content-Type")).toBe("text/html; charset=utf-8");
   });
 
   it("a known path with an unsupported method is 405 UNSUPPORTED with Allow", async () => {

@@ -5,9 +5,10 @@ import { digestOf, isDigest, isValidTag, type ManifestReference, parseManifestRe
 import type { ManifestContent, ManifestInfo } from "../../storage/manifests";
 import { parseManifest } from "../../../oci/manifest";
 import { baseMediaType } from "../../../oci/media-types";
-import { checkDelete, checkTagMove } from "../../gc/immutable";
+import { checkTagMove } from "../../gc/immutable";
 import { gcSettingsOf } from "../../gc/settings";
 import { readBodyLimited } from "../body";
+import { deleteReference } from "../manifest-delete";
 import { notModified } from "../conditional";
 import { checkReferences } from "../manifest-references";
 import type { Handler } from "../context";
@@ -72,17 +73,7 @@ export const putManifest: Handler = async (c) => {
 
 export const deleteManifest: Handler = async (c) => {
   if (!c.settings.DELETE_ENABLED) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
-  const ref = existingReference(c.params.reference);
-  await checkDelete(gcSettingsOf(c.settings), c.storage.manifests, c.name, ref);
-  if (ref.tag !== undefined) {
-    const digest = await c.repositories.deleteTag(c.name, ref.tag);
-    c.events.emit({ action: "delete", repository: c.name, digest: digest.toString(), tag: ref.tag });
-  } else {
-    await contentCache.forgetManifest(c.name, ref.digest);
-    await c.repositories.deleteManifest(c.name, ref.digest);
-    await contentCache.forgetManifest(c.name, ref.digest);
-    c.events.emit({ action: "delete", repository: c.name, digest: ref.digest.toString() });
-  }
+  await deleteReference(c, c.name, existingReference(c.params.reference));
   return new Response(null, { status: 202, headers: { "Content-Length": "0" } });
 };
 
