@@ -1,6 +1,12 @@
 // Whole-Worker and unit tests, inside workerd with the real R2 and Durable Object simulators.
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { freePort } from "./scripts/lib/net.mjs";
+
+// The loopback webhook receiver (test/setup/webhook-receiver.global.mjs) that events tests deliver to.
+process.env.WHARF_TEST_RECEIVER_PORT ??= String(await freePort());
+export const RECEIVER = `http://127.0.0.1:${process.env.WHARF_TEST_RECEIVER_PORT}`;
+export const TEST_WEBHOOK_SECRET = "test-webhook-secret-0123456789";
 
 export default defineConfig({
   plugins: [
@@ -15,12 +21,16 @@ export default defineConfig({
           // (test/worker/auth-helpers.ts).
           AUTH_ANONYMOUS_PUSH: "true",
           AUTH_SIGNING_SECRET: "test-signing-secret-0123456789abcdef",
+          // Pushes to hooked/* are delivered, through the real queue, to the receiver.
+          WEBHOOKS: JSON.stringify([{ url: `${RECEIVER}/ok/queued`, secret: TEST_WEBHOOK_SECRET, repositories: ["hooked/*"], actions: ["push", "delete", "pull"] }]),
+          TEST_RECEIVER: RECEIVER,
         },
       },
     }),
   ],
   test: {
     include: ["test/worker/**/*.test.ts"],
+    globalSetup: ["test/setup/webhook-receiver.global.mjs"],
     testTimeout: 60_000,
   },
 });

@@ -8,6 +8,16 @@ import type { AuthEnv } from "./auth/settings";
 export interface Env extends AuthEnv {
   BUCKET: R2Bucket;
   UPLOADS: DurableObjectNamespace<import("./upload/session").UploadSession>;
+  /** Failed-login and CI-token counters (src/worker/limits/). Without it nothing is limited. */
+  LIMITER?: DurableObjectNamespace<import("./limits/rate-window").RateWindow>;
+  /** Registry events for WEBHOOKS, and where undeliverable ones go (src/worker/events/). */
+  EVENTS?: Queue<import("./events/sink").DeliveryMessage>;
+  EVENTS_DLQ?: Queue<import("./events/deliver").DeadLetter>;
+  /** Workers Analytics Engine dataset for counters (src/worker/metrics/); absent: no counters. */
+  METRICS?: AnalyticsEngineDataset;
+  WEBHOOKS?: string;
+  WEBHOOK_MAX_ATTEMPTS?: string;
+  TEST_RECEIVER?: string;
   /** "false" streams blob bytes from the Worker instead of redirecting to a signed URL. */
   BLOB_REDIRECT?: string;
   /** "false" answers every DELETE with 405 UNSUPPORTED. */
