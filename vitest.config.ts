@@ -24,6 +24,8 @@ export default defineConfig({
           // Pushes to hooked/* are delivered, through the real queue, to the receiver.
           WEBHOOKS: JSON.stringify([{ url: `${RECEIVER}/ok/queued`, secret: TEST_WEBHOOK_SECRET, repositories: ["hooked/*"], actions: ["push", "delete", "pull"] }]),
           TEST_RECEIVER: RECEIVER,
+          // One JSON line per request is for wrangler tail, not for test output.
+          LOG_REQUESTS: "false",
         },
       },
     }),

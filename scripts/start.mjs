@@ -1,21 +1,19 @@
 #!/usr/bin/env node
 // `npm start`: run Wharf locally under `wrangler dev` on 127.0.0.1, with R2 and Durable Objects persisted
-// on disk in $WHARF_DATA (default ./.wharf-data). PORT (default 8787) picks the port. Settings named in
-// SETTINGS below are passed through from the environment to the Worker.
+// on disk in $WHARF_DATA (default ./.wharf-data). PORT (default 8787) picks the port. Every setting of
+// the Worker's settings schema (src/worker/settings.ts) is passed through from the environment, and
+// checked before wrangler starts: a malformed value stops here with the message that names it.
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { importTs } from "./lib/import-ts.mjs";
 import { freePort } from "./lib/net.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const SETTINGS = [
-  "BLOB_REDIRECT", "DELETE_ENABLED", "BLOB_URL_TTL_SECONDS", "UPLOAD_PART_SIZE", "MAX_CHUNK_BYTES",
-  "UPLOAD_SESSION_TTL_SECONDS", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY", "R2_ACCOUNT_ID", "R2_BUCKET_NAME",
-  "AUTH_CONFIG", "AUTH_SIGNING_SECRET", "AUTH_ANONYMOUS_PUSH", "AUTH_REVOKED_TOKENS", "AUTH_SERVICE", "AUTH_TOKEN_TTL_SECONDS",
-];
+const { SETTING_NAMES, parseSettings } = await importTs("src/worker/settings.ts");
 
 const port = Number(process.env.PORT || 8787);
 const data = resolve(process.env.WHARF_DATA || join(root, ".wharf-data"));
@@ -28,7 +26,7 @@ function secretIn(name) {
   return readFileSync(file, "utf8").trim();
 }
 const vars = { BLOB_URL_SECRET: process.env.BLOB_URL_SECRET || secretIn("blob-url-secret") };
-for (const k of SETTINGS) if (process.env[k] !== undefined) vars[k] = process.env[k];
+for (const k of SETTING_NAMES) if (process.env[k] !== undefined) vars[k] = process.env[k];
 
 // Settings wrangler itself reads from .dev.vars (or .env), so that a value set there is not overridden
 // by the defaults below (--var wins over .dev.vars) and the startup line tells the truth.
@@ -60,6 +58,12 @@ if (!isSet("AUTH_CONFIG") && !isSet("AUTH_ANONYMOUS_PUSH")) {
   authMode = valueOf("AUTH_ANONYMOUS_PUSH") === "true" ? "WARNING: AUTH_ANONYMOUS_PUSH=true: ANYONE may push, pull and delete" : "no AUTH_CONFIG: anyone may pull, nobody may push (CI tokens signed with AUTH_SIGNING_SECRET may)";
 }
 
+try {
+  parseSettings({ ...devVars, ...vars });
+} catch (e) {
+  console.error(`wharf: ${e.message}`);
+  process.exit(1);
+}
 
 // wrangler listens on an internal port; the front below owns PORT. workerd never answers a TLS
 // ClientHello, so clients that try HTTPS first (skopeo, docker, containerd) would wait 10 s for a

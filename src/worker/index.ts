@@ -1,7 +1,6 @@
 /** The Worker: the OCI Distribution API (router.ts), the events queue consumer, and the Durable Object classes. */
 import type { Env } from "./config";
 import { handleQueue } from "./events/queue";
-import { parseWebhooks } from "./events/webhooks";
 import { buildRouter } from "./router";
 
 export { UploadSession } from "./upload/session";
@@ -11,6 +10,5 @@ const router = buildRouter();
 
 export default {
   fetch: (request: Request, env: Env, ctx: ExecutionContext) => router.fetch(request, env, ctx),
-  queue: (batch: MessageBatch<unknown>, env: Env) =>
-    handleQueue(batch, env, parseWebhooks(env.WEBHOOKS ? JSON.parse(env.WEBHOOKS) : []), Number(env.WEBHOOK_MAX_ATTEMPTS || 10)),
+  queue: (batch: MessageBatch<unknown>, env: Env) => handleQueue(batch, env),
 } satisfies ExportedHandler<Env>;

@@ -4,7 +4,14 @@
  * the right; upload routes come before blob routes for that reason.
  */
 import { Router } from "itty-router";
-import { type Env, readConfig } from "./config";
+import type { Env } from "./config";
+import { type EventRequest, eventSink } from "./events";
+import { type Metrics, METRICS, metricsFor } from "./metrics";
+import type { Principal } from "./auth/authenticate";
+import { loginGuard } from "./limits/logins";
+import { chargeCiToken } from "./limits/requests";
+import { RequestLog } from "./http/request-log";
+import { readSettings, SettingsError } from "./settings";
 import { errorResponse, RegistryError } from "./errors";
 import { parseName } from "../oci/grammar";
 import { authorize, identify, keepPrivate } from "./http/access";
@@ -23,55 +30,132 @@ import { UploadSessions } from "./upload/sessions";
 
 type Method = "GET" | "HEAD" | "POST" | "PATCH" | "PUT" | "DELETE";
 
-const ROUTES: [Method[], string, Action, Handler][] = [
-  [["GET", "HEAD"], "/v2/", "login", ping],
-  [["GET"], "/v2/token", "none", issueToken],
-  [["POST"], "/v2/token", "none", issueTokenOAuth],
-  [["GET"], "/v2/_catalog", "catalog", listCatalog],
-  [["GET"], "/v2/:name+/tags/list", "pull", listTags],
-  [["GET", "HEAD"], "/v2/:name+/manifests/:reference", "pull", getManifest],
-  [["PUT"], "/v2/:name+/manifests/:reference", "push", putManifest],
-  [["DELETE"], "/v2/:name+/manifests/:reference", "delete", deleteManifest],
-  [["POST"], "/v2/:name+/blobs/uploads/", "push", startUpload],
-  [["PATCH"], "/v2/:name+/blobs/uploads/:session", "push", patchUpload],
-  [["PUT"], "/v2/:name+/blobs/uploads/:session", "push", finishUpload],
-  [["GET"], "/v2/:name+/blobs/uploads/:session", "push", uploadStatus],
-  [["DELETE"], "/v2/:name+/blobs/uploads/:session", "push", cancelUpload],
-  [["HEAD"], "/v2/:name+/blobs/:digest", "pull", headBlob],
-  [["GET"], "/v2/:name+/blobs/:digest", "pull", getBlob],
-  [["DELETE"], "/v2/:name+/blobs/:digest", "delete", deleteBlob],
-  [["GET"], "/v2/:name+/referrers/:digest", "pull", listReferrers],
-  [["GET", "HEAD"], `${SIGNED_BLOB_PREFIX}:algorithm/:hex`, "none", getSignedBlob],
+/**
+ * A route group: the paths it owns, how an error becomes a response there, and what every response of
+ * the group carries. `/v2` speaks the OCI API (JSON error envelope, API version header); `/_wharf` is
+ * Wharf's own (signed blob URLs, admin endpoints), also with OCI JSON errors; the web UI, when it is
+ * added, owns the rest of the paths with HTML error pages.
+ */
+interface RouteGroup {
+  owns(path: string): boolean;
+  renderError(err: unknown, request: Request): Response;
+  /** Headers every response of the group carries. */
+  headers: Record<string, string>;
+}
+
+const API: RouteGroup = {
+  owns: (path) => path === "/v2" || path.startsWith("/v2/"),
+  renderError: (err, request) => errorResponse(err, request.method),
+  headers: API_VERSION_HEADER,
+};
+
+const INTERNAL: RouteGroup = {
+  owns: (path) => path.startsWith("/_wharf/"),
+  renderError: (err, request) => errorResponse(err, request.method),
+  headers: {},
+};
+
+/** Groups in the order their `owns` is asked; the last one owns every other path. */
+const GROUPS: RouteGroup[] = [API, INTERNAL];
+
+function groupOf(path: string): RouteGroup {
+  return GROUPS.find((g) => g.owns(path)) ?? GROUPS[GROUPS.length - 1];
+}
+
+/** Every route: group, methods, path, what the caller must be allowed to do, handler. */
+const ROUTES: [RouteGroup, Method[], string, Action, Handler][] = [
+  [API, ["GET", "HEAD"], "/v2/", "login", ping],
+  [API, ["GET"], "/v2/token", "none", issueToken],
+  [API, ["POST"], "/v2/token", "none", issueTokenOAuth],
+  [API, ["GET"], "/v2/_catalog", "catalog", listCatalog],
+  [API, ["GET"], "/v2/:name+/tags/list", "pull", listTags],
+  [API, ["GET", "HEAD"], "/v2/:name+/manifests/:reference", "pull", getManifest],
+  [API, ["PUT"], "/v2/:name+/manifests/:reference", "push", putManifest],
+  [API, ["DELETE"], "/v2/:name+/manifests/:reference", "delete", deleteManifest],
+  [API, ["POST"], "/v2/:name+/blobs/uploads/", "push", startUpload],
+  [API, ["PATCH"], "/v2/:name+/blobs/uploads/:session", "push", patchUpload],
+  [API, ["PUT"], "/v2/:name+/blobs/uploads/:session", "push", finishUpload],
+  [API, ["GET"], "/v2/:name+/blobs/uploads/:session", "push", uploadStatus],
+  [API, ["DELETE"], "/v2/:name+/blobs/uploads/:session", "push", cancelUpload],
+  [API, ["HEAD"], "/v2/:name+/blobs/:digest", "pull", headBlob],
+  [API, ["GET"], "/v2/:name+/blobs/:digest", "pull", getBlob],
+  [API, ["DELETE"], "/v2/:name+/blobs/:digest", "delete", deleteBlob],
+  [API, ["GET"], "/v2/:name+/referrers/:digest", "pull", listReferrers],
+  [INTERNAL, ["GET", "HEAD"], `${SIGNED_BLOB_PREFIX}:algorithm/:hex`, "none", getSignedBlob],
 ];
 
+type RoutedRequest = Request & { params: Record<string, string> };
+type LoggedRequest = RoutedRequest & { log: RequestLog; metrics: Metrics };
+
+/**
+ * The request pipeline, in order: request id and log line → settings (validated once; a broken
+ * setting is answered and logged naming it) → route parameters checked against the grammar →
+ * authenticate → authorize → handler → keep-private (credentials-only responses are not publicly
+ * cacheable) → the group's finishing headers. An error at any step is rendered by the route's group
+ * after the unread request body is drained.
+ */
 export function buildRouter() {
-  const router = Router<Request, [Env, ExecutionContext]>({
-    catch: async (err: unknown, request: Request) => {
-      await discardUnreadBody(request);
-      return errorResponse(err, request.method);
-    },
-    finally: [(res: Response | undefined, request: Request) => withVersionHeader(res ?? unrouted(request))],
-  });
-  for (const [methods, path, action, handler] of ROUTES) {
+  const router = Router<RoutedRequest, [Env, ExecutionContext]>();
+  for (const [group, methods, path, action, handler] of ROUTES) {
+    // Errors are rendered by the group that owns the path, so a row must sit in that group.
+    if (groupOf(path.replace(/:\w+\+?/g, "x")) !== group) throw new Error(`route ${path} is not in the group that owns its path`);
     for (const method of methods) {
-      router[method.toLowerCase() as "get"](path, (request: Request & { params: Record<string, string> }, env: Env) =>
-        run(request, env, action, handler),
+      router[method.toLowerCase() as "get"](path, (request: RoutedRequest, env: Env, ctx: ExecutionContext) =>
+        run(request as LoggedRequest, env, ctx, action, handler),
       );
     }
   }
 
   /** No route matched: 405 with Allow when the path exists for other methods, else 404. */
-  function unrouted(request: Request): Response {
+  function unrouted(request: Request): never {
     const path = new URL(request.url).pathname;
     const allowed = [...new Set(router.routes.filter(([, regex]) => regex.test(path)).map(([method]) => method))];
     if (allowed.length) {
-      const err = new RegistryError("UNSUPPORTED", `${request.method} is not supported here`, undefined, { Allow: allowed.join(", ") });
-      return errorResponse(err, request.method);
+      throw new RegistryError("UNSUPPORTED", `${request.method} is not supported here`, undefined, { Allow: allowed.join(", ") });
     }
-    return errorResponse(new RegistryError("NOT_FOUND", `no route for ${request.method} ${path}`), request.method);
+    throw new RegistryError("NOT_FOUND", `no route for ${request.method} ${path}`);
   }
 
-  return router;
+  return {
+    async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+      const path = new URL(request.url).pathname;
+      const group = groupOf(path);
+      const requestId = request.headers.get("cf-ray") ?? crypto.randomUUID();
+      const log = new RequestLog(requestId, logEnabled(env));
+      const metrics = metricsFor(env.METRICS);
+      let res: Response;
+      try {
+        res = (await router.fetch(Object.assign(request, { log, metrics }), env, ctx)) ?? unrouted(request);
+      } catch (err) {
+        await discardUnreadBody(request);
+        if (err instanceof SettingsError) {
+          console.error(JSON.stringify({ level: "error", requestId, message: `registry misconfigured: ${err.message}` }));
+          err = new RegistryError("UNKNOWN", `registry misconfigured: ${err.message}`);
+        }
+        res = group.renderError(err, request);
+      }
+      res = withHeaders(res, { ...group.headers, "Wharf-Request-Id": requestId });
+      log.finish(request, res);
+      countRequest(metrics, log, request, res);
+      return res;
+    },
+  };
+}
+
+/** requests, bytes_in and bytes_out (src/worker/metrics/names.ts), by route; unrouted requests count as route "". */
+function countRequest(metrics: Metrics, log: RequestLog, request: Request, res: Response): void {
+  const route = String(log.get("route") ?? "");
+  const repository = log.get("repository") === undefined ? "" : String(log.get("repository"));
+  metrics.count(METRICS.requests, 1, { route, status: String(res.status), repository });
+  const bytesIn = Number(request.headers.get("Content-Length") ?? 0);
+  const bytesOut = request.method === "HEAD" ? 0 : Number(res.headers.get("Content-Length") ?? 0);
+  if (bytesIn > 0) metrics.count(METRICS.bytes_in, bytesIn, { route, repository });
+  if (bytesOut > 0) metrics.count(METRICS.bytes_out, bytesOut, { route, repository });
+}
+
+/** Log lines are on unless LOG_REQUESTS=false (read raw: a broken setting must still be logged). */
+function logEnabled(env: Env): boolean {
+  return env.LOG_REQUESTS?.trim().toLowerCase() !== "false";
 }
 
 /**
@@ -99,31 +183,68 @@ async function discardUnreadBody(request: Request): Promise<void> {
   }
 }
 
-function withVersionHeader(res: Response): Response {
+/** The response with more headers (a copy: fetched and cached responses have immutable headers). */
+function withHeaders(res: Response, extra: Record<string, string>): Response {
   const headers = new Headers(res.headers);
-  for (const [k, v] of Object.entries(API_VERSION_HEADER)) headers.set(k, v);
+  for (const [k, v] of Object.entries(extra)) headers.set(k, v);
   return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
 }
 
-async function run(request: Request & { params: Record<string, string> }, env: Env, action: Action, handler: Handler) {
-  const config = readConfig(env);
+async function run(
+  request: LoggedRequest,
+  env: Env,
+  ctx: ExecutionContext,
+  action: Action,
+  handler: Handler,
+): Promise<Response> {
+  const settings = readSettings(env);
   const params = Object.fromEntries(Object.entries(request.params).map(([k, v]) => [k, decodeURIComponent(v)]));
   const name = params.name !== undefined ? parseName(params.name) : "";
+  const log = request.log;
+  log.set({ route: (request as { route?: string }).route, repository: name || undefined });
   // Routes that need nothing (token endpoint, signed blob URLs) never look at credentials.
-  const caller = action === "none" ? null : await identify(request, env);
-  if (caller) authorize(caller, action, name);
+  const guard = loginGuard(env.LIMITER, settings.LOGIN_FAILURES_PER_MINUTE, request);
+  const caller = action === "none" ? null : await identify(request, env, guard, request.metrics);
+  if (caller) {
+    log.set({ caller: caller.describe() });
+    await chargeCiToken(env.LIMITER, settings.CI_TOKEN_REQUESTS_PER_MINUTE, caller.identity.principal);
+    authorize(caller, action, name);
+  }
+  const url = new URL(request.url);
+  const origin: EventRequest = {
+    id: log.requestId,
+    addr: request.headers.get("CF-Connecting-IP") ?? "",
+    host: url.host,
+    method: request.method,
+    useragent: request.headers.get("User-Agent") ?? "",
+    actor: actorName(caller?.identity.principal),
+    origin: url.origin,
+  };
   const c: RequestContext = {
     request,
-    url: new URL(request.url),
+    url,
     env,
-    config,
+    settings,
+    requestId: log.requestId,
+    caller,
     storage: openStorage(env.BUCKET),
-    sessions: new UploadSessions(env.UPLOADS, config),
+    sessions: new UploadSessions(env.UPLOADS, settings),
     name,
     params,
+    waitUntil: (p) => ctx.waitUntil(p),
+    events: eventSink(env.EVENTS, settings.WEBHOOKS, origin, (p) => ctx.waitUntil(p)),
+    metrics: request.metrics,
+    log,
     mayPull: async (repo) => caller?.may("pull", repo) ?? false,
     mayPullAll: async () => caller?.mayEverywhere("pull") ?? false,
   };
   const res = await handler(c);
   return caller ? keepPrivate(caller, action, name, res) : res;
+}
+
+/** `actor.name` of events: the user, or the subject a token was issued to; "" for anonymous callers. */
+function actorName(p: Principal | undefined): string {
+  if (p?.kind === "user") return p.name;
+  if (p?.kind === "token") return p.token.subject;
+  return "";
 }

@@ -42,7 +42,7 @@ describe("webhook delivery", () => {
     });
     expect(r.explicitAcks).toEqual([`msg-${e1.id}`]);
     // (the pool's queue result records which messages were retried, not their delays: the log line says it)
-    expect(r.retryMessages.map((m) => m.msgId).sort()).toEqual([`msg-${e2.id}`, `msg-${e3.id}`].sort());
+    expect(r.retryMessages.map((m: { msgId: string }) => m.msgId).sort()).toEqual([`msg-${e2.id}`, `msg-${e3.id}`].sort());
     expect(await received("/fail/mixed")).toHaveLength(1);
     const line = errors.mock.calls.map((c) => String(c[0])).find((l) => l.includes('"outcome":"retry"'));
     expect(JSON.parse(line!)).toMatchObject({ job: "webhook", url: bad, status: 500, events: 2, attempt: 3, retryInSeconds: backoff(1), error: "HTTP 500" });
@@ -58,7 +58,7 @@ describe("webhook delivery", () => {
     const url = "http://127.0.0.1:1/refused";
     const e = event("r/b");
     const r = await consume([message(url, e)], { WEBHOOKS: hooks({ url }) });
-    expect(r.retryMessages.map((m) => m.msgId)).toEqual([`msg-${e.id}`]);
+    expect(r.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual([`msg-${e.id}`]);
     expect(r.explicitAcks).toEqual([]);
   });
 
@@ -81,7 +81,7 @@ describe("webhook delivery", () => {
     const e = event("r/c");
     const r = await consume([message(url, e, 3)], { WEBHOOKS: hooks({ url }), WEBHOOK_MAX_ATTEMPTS: "3", EVENTS_DLQ: undefined });
     expect(r.explicitAcks).toEqual([]);
-    expect(r.retryMessages.map((m) => m.msgId)).toEqual([`msg-${e.id}`]);
+    expect(r.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual([`msg-${e.id}`]);
   });
 
   it("drops messages for an endpoint no longer configured, and malformed messages", async () => {

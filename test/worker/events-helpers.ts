@@ -36,6 +36,14 @@ export async function hmacHex(secret: string, body: string): Promise<string> {
   return toHex(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(body)));
 }
 
+/** A message as createMessageBatch takes it. */
+export interface TestMessage<B = unknown> {
+  id: string;
+  timestamp: Date;
+  body: B;
+  attempts: number;
+}
+
 let seq = 0;
 export function event(repository: string, over: Partial<EnvelopeEvent> = {}): EnvelopeEvent {
   seq++;
@@ -51,7 +59,7 @@ export function event(repository: string, over: Partial<EnvelopeEvent> = {}): En
   };
 }
 
-export function message(url: string, ev: EnvelopeEvent, attempts = 1): ServiceBindingQueueMessage<DeliveryMessage> {
+export function message(url: string, ev: EnvelopeEvent, attempts = 1): TestMessage<DeliveryMessage> {
   return { id: `msg-${ev.id}`, timestamp: new Date(), attempts, body: { v: 1, url, event: ev } };
 }
 
@@ -60,9 +68,9 @@ export function hooks(...list: { url: string; repositories?: string[]; actions?:
 }
 
 /** Run the Worker's queue handler on real MessageBatch objects; returns what it acked and retried. */
-export async function consume(messages: ServiceBindingQueueMessage<unknown>[], overrides: Partial<Env>) {
-  const batch = createMessageBatch("wharf-events", messages);
+export async function consume(messages: TestMessage[], overrides: Partial<Env>) {
+  const batch = createMessageBatch("wharf-events", messages as never);
   const ctx = createExecutionContext();
-  await worker.queue(batch, { ...(env as unknown as Env), ...overrides }, ctx);
+  await worker.queue(batch, { ...(env as unknown as Env), ...overrides });
   return getQueueResult(batch, ctx);
 }

@@ -69,3 +69,27 @@ describe("MAX_CHUNK_BYTES", () => {
     expect((await call(limit, "POST", `/v2/set/chunk/blobs/uploads/?digest=${await sha256(mono)}`, { body: mono, headers: { "Content-Length": "1500" } })).status).toBe(413);
   });
 });
+
+describe("a malformed setting", () => {
+  it("is answered with an error naming the setting, on every route, and changes nothing", async () => {
+    const res = await call({ UPLOAD_PART_SIZE: "lots" }, "POST", "/v2/set/broken/blobs/uploads/");
+    expect(res.status).toBe(500);
+    const body = (await res.json()) as { errors: { code: string; message: string }[] };
+    expect(body.errors[0].message).toMatch(/^registry misconfigured: setting UPLOAD_PART_SIZE expects a whole number/);
+    expect((await call({ BLOB_REDIRECT: "perhaps" }, "GET", "/v2/")).status).toBe(500);
+    expect((await call({}, "GET", "/v2/set/broken/tags/list")).status).toBe(404);
+  });
+});
+
+describe("request pipeline", () => {
+  it("gives every response a request id, and the API version header only under /v2", async () => {
+    const api = await call({}, "GET", "/v2/");
+    expect(api.headers.get("Docker-Distribution-API-Version")).toBe("registry/2.0");
+    expect(api.headers.get("Wharf-Request-Id")).toMatch(/^[0-9a-f-]{36}$/);
+    const other = await call({}, "GET", "/_wharf/blobs/sha256/00");
+    expect(other.headers.get("Docker-Distribution-API-Version")).toBeNull();
+    expect(other.headers.get("Wharf-Request-Id")).toMatch(/^[0-9a-f-]{36}$/);
+    const ray = await call({}, "GET", "/v2/", { headers: { "cf-ray": "8f0c0ffee-LHR" } });
+    expect(ray.headers.get("Wharf-Request-Id")).toBe("8f0c0ffee-LHR");
+  });
+});

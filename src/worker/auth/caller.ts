@@ -77,6 +77,11 @@ export class Caller {
     return allowedEverywhere(this.permissions, action);
   }
 
+  /** "user alice", "CI token <id>", "anonymous": for log lines and messages. */
+  describe(): string {
+    return describe(this.identity);
+  }
+
   /** Throws the refusal for `action` on `repo` unless allowed. */
   authorize(action: RouteAction, repo: string): void {
     if (this.may(action, repo)) return;

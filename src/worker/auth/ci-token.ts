@@ -14,7 +14,7 @@
  */
 import { isValidPattern, type Permissions, REPO_ACTIONS, repoActions, toAccessClaim } from "./grants";
 import { newTokenId, signToken } from "./tokens";
-import { DEFAULT_SERVICE } from "./settings";
+import { SETTINGS } from "../settings";
 
 export interface CiTokenRequest {
   repositories: string[];
@@ -59,7 +59,7 @@ export async function mintCiToken(secret: string, req: CiTokenRequest): Promise<
     grants: actions.size ? req.repositories.map((pattern) => ({ pattern, actions })) : [],
     catalog: req.actions.includes("catalog"),
   };
-  const service = req.service || DEFAULT_SERVICE;
+  const service = req.service || SETTINGS.AUTH_SERVICE.default;
   const iat = Math.floor(req.now ?? Date.now() / 1000);
   const id = newTokenId();
   const token = await signToken(secret, {

@@ -22,29 +22,12 @@
  * AUTH_ANONYMOUS_PUSH=true, which lets everyone do everything (the local `npm start` default, printed
  * when it starts). AUTH_ANONYMOUS_PUSH=true with AUTH_CONFIG adds that to the rules.
  */
-import { type Grant, isValidPattern, type Permissions, REPO_ACTIONS, repoActions } from "./grants";
-import { DEFAULT_ITERATIONS, dummyHash, type PasswordHash, parsePasswordHash } from "./password";
+import { parseSettings, readSettings, type Settings } from "../settings";
+import { ANONYMOUS, ANY_USER, type Rule } from "./document";
+import type { Grant, Permissions } from "./grants";
+import { DEFAULT_ITERATIONS, dummyHash, type PasswordHash } from "./password";
 
-export interface AuthEnv {
-  /** Users (password hashes) and rules, JSON as above. A secret. */
-  AUTH_CONFIG?: string;
-  /** HMAC key (32+ characters) of access tokens and CI tokens. Required with AUTH_CONFIG. A secret. */
-  AUTH_SIGNING_SECRET?: string;
-  /** "true": anyone may pull, push and delete everywhere. */
-  AUTH_ANONYMOUS_PUSH?: string;
-  /** Ids of revoked CI tokens, comma or space separated. */
-  AUTH_REVOKED_TOKENS?: string;
-  /** The `service` of challenges and the audience of tokens (default "wharf"). */
-  AUTH_SERVICE?: string;
-  /** Lifetime of access tokens from the token endpoint, seconds (default 300). */
-  AUTH_TOKEN_TTL_SECONDS?: string;
-}
-
-export interface Rule {
-  users: ReadonlySet<string>;
-  grant: Grant[];
-  catalog: boolean;
-}
+export { ANONYMOUS, ANY_USER, type AuthDocument, type Rule } from "./document";
 
 export interface AuthSettings {
   /** AUTH_CONFIG is set: the registry has users and rules. */
@@ -61,89 +44,37 @@ export interface AuthSettings {
   revoked: ReadonlySet<string>;
 }
 
-export const ANONYMOUS = "anonymous";
-export const ANY_USER = "*";
-export const DEFAULT_SERVICE = "wharf";
-export const DEFAULT_TOKEN_TTL_SECONDS = 300;
-const USER_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
 
-let memo: { key: string; settings: AuthSettings } | undefined;
+const derived = new WeakMap<Settings, AuthSettings>();
 
-export function readAuthSettings(env: AuthEnv): AuthSettings {
-  const key = JSON.stringify([
-    env.AUTH_CONFIG, env.AUTH_SIGNING_SECRET, env.AUTH_ANONYMOUS_PUSH, env.AUTH_REVOKED_TOKENS, env.AUTH_SERVICE, env.AUTH_TOKEN_TTL_SECONDS,
-  ]);
-  if (memo?.key !== key) memo = { key, settings: parseAuthSettings(env) };
-  return memo.settings;
+/** The auth view of this environment's settings (validated once, src/worker/settings.ts). */
+export function readAuthSettings(env: object): AuthSettings {
+  const settings = readSettings(env);
+  let auth = derived.get(settings);
+  if (!auth) derived.set(settings, (auth = authSettingsOf(settings)));
+  return auth;
 }
 
-export function parseAuthSettings(env: AuthEnv): AuthSettings {
-  const configured = !!env.AUTH_CONFIG?.trim();
-  const { users, rules } = configured ? parseAuthConfig(env.AUTH_CONFIG!) : { users: new Map(), rules: [] };
-  const signingSecret = env.AUTH_SIGNING_SECRET || undefined;
-  if (configured && !signingSecret) throw new Error("AUTH_CONFIG is set but AUTH_SIGNING_SECRET is not: tokens cannot be signed");
-  if (signingSecret && signingSecret.length < 32) throw new Error("AUTH_SIGNING_SECRET must be at least 32 characters");
-  const ttl = env.AUTH_TOKEN_TTL_SECONDS ? Number(env.AUTH_TOKEN_TTL_SECONDS) : DEFAULT_TOKEN_TTL_SECONDS;
-  if (!Number.isSafeInteger(ttl) || ttl < 1) throw new Error("AUTH_TOKEN_TTL_SECONDS must be a positive integer");
+/** Parse the AUTH_* settings of an environment (throws SettingsError naming the setting). */
+export function parseAuthSettings(env: Partial<Record<string, string>>): AuthSettings {
+  return authSettingsOf(parseSettings(env));
+}
+
+function authSettingsOf(s: Settings): AuthSettings {
+  const doc = s.AUTH_CONFIG;
+  const users = doc?.users ?? new Map<string, PasswordHash>();
   const iterations = Math.max(DEFAULT_ITERATIONS, ...[...users.values()].map((h) => h.iterations));
   return {
-    configured,
+    configured: !!doc,
     users,
-    rules,
+    rules: doc?.rules ?? [],
     unknownUser: dummyHash(iterations),
-    anonymousPush: env.AUTH_ANONYMOUS_PUSH === "true",
-    signingSecret,
-    service: env.AUTH_SERVICE || DEFAULT_SERVICE,
-    tokenTtlSeconds: ttl,
-    revoked: new Set((env.AUTH_REVOKED_TOKENS ?? "").split(/[\s,]+/).filter(Boolean)),
+    anonymousPush: s.AUTH_ANONYMOUS_PUSH,
+    signingSecret: s.AUTH_SIGNING_SECRET,
+    service: s.AUTH_SERVICE,
+    tokenTtlSeconds: s.AUTH_TOKEN_TTL_SECONDS,
+    revoked: new Set(s.AUTH_REVOKED_TOKENS),
   };
-}
-
-function parseAuthConfig(text: string): { users: Map<string, PasswordHash>; rules: Rule[] } {
-  let doc: { users?: unknown; rules?: unknown };
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`AUTH_CONFIG is not JSON: ${(e as Error).message}`);
-  }
-  if (!doc || typeof doc !== "object") throw new Error("AUTH_CONFIG must be a JSON object with users and rules");
-  const users = new Map<string, PasswordHash>();
-  for (const [name, hash] of Object.entries((doc.users ?? {}) as Record<string, unknown>)) {
-    if (!USER_RE.test(name) || name === ANONYMOUS) throw new Error(`AUTH_CONFIG: invalid user name ${JSON.stringify(name)}`);
-    if (typeof hash !== "string") throw new Error(`AUTH_CONFIG: user ${name} needs a password hash string`);
-    try {
-      users.set(name, parsePasswordHash(hash));
-    } catch (e) {
-      throw new Error(`AUTH_CONFIG: user ${name}: ${(e as Error).message}`);
-    }
-  }
-  if (!Array.isArray(doc.rules ?? [])) throw new Error("AUTH_CONFIG: rules must be a list");
-  const rules = ((doc.rules ?? []) as unknown[]).map((r, i) => parseRule(r, i, users));
-  return { users, rules };
-}
-
-function stringList(v: unknown, what: string): string[] {
-  if (v === undefined) return [];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw new Error(`${what} must be a list of strings`);
-  return v as string[];
-}
-
-function parseRule(raw: unknown, i: number, users: Map<string, PasswordHash>): Rule {
-  const where = `AUTH_CONFIG: rules[${i}]`;
-  if (!raw || typeof raw !== "object") throw new Error(`${where} must be an object`);
-  const r = raw as { users?: unknown; repositories?: unknown; actions?: unknown };
-  const who = stringList(r.users, `${where}.users`);
-  const repos = stringList(r.repositories, `${where}.repositories`);
-  const actionNames = stringList(r.actions, `${where}.actions`);
-  if (!who.length) throw new Error(`${where} names no users ("anonymous", "*" or user names)`);
-  for (const u of who) if (u !== ANONYMOUS && u !== ANY_USER && !users.has(u)) throw new Error(`${where}: unknown user ${u}`);
-  for (const a of actionNames) {
-    if (a !== "*" && a !== "catalog" && !(REPO_ACTIONS as readonly string[]).includes(a)) throw new Error(`${where}: unknown action ${a}`);
-  }
-  for (const p of repos) if (!isValidPattern(p)) throw new Error(`${where}: invalid repository pattern ${p}`);
-  const actions = repoActions(actionNames);
-  if (actions.size && !repos.length) throw new Error(`${where} grants ${[...actions]} but names no repositories`);
-  return { users: new Set(who), grant: repos.map((pattern) => ({ pattern, actions })), catalog: actionNames.includes("catalog") };
 }
 
 /** What the rules allow one caller: `user` undefined for anonymous callers. */

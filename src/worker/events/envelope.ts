@@ -11,19 +11,9 @@
  * by digest has no mediaType or size (the manifest is gone); `actor.name` is the user or token subject,
  * empty for anonymous callers.
  */
-import type { EventAction } from "./webhooks";
+import type { EventAction, RegistryEvent } from "./event";
 
 export const EVENTS_MEDIA_TYPE = "application/vnd.docker.distribution.events.v2+json";
-
-/** What a handler knows about an event. */
-export interface RegistryEvent {
-  action: EventAction;
-  repository: string;
-  digest?: string;
-  mediaType?: string;
-  size?: number;
-  tag?: string;
-}
 
 /** What the request pipeline knows about the request that caused it. */
 export interface EventRequest {
@@ -64,12 +54,12 @@ export interface Envelope {
 export function toEnvelopeEvent(e: RegistryEvent, r: EventRequest, now = new Date()): EnvelopeEvent {
   const target: Target = { repository: e.repository };
   if (e.mediaType !== undefined) target.mediaType = e.mediaType;
-  if (e.digest !== undefined) target.digest = e.digest;
+  target.digest = e.digest;
   if (e.size !== undefined) {
     target.size = e.size;
     target.length = e.size;
   }
-  if (e.digest !== undefined) target.url = `${r.origin}/v2/${e.repository}/manifests/${e.digest}`;
+  target.url = `${r.origin}/v2/${e.repository}/manifests/${e.digest}`;
   if (e.tag !== undefined) target.tag = e.tag;
   return {
     id: crypto.randomUUID(),

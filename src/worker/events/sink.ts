@@ -9,8 +9,9 @@
  * secret: the consumer looks the secret up in the current WEBHOOKS, so a rotated secret signs the next
  * attempt and secrets never sit in a queue.
  */
-import { type EnvelopeEvent, type EventRequest, type RegistryEvent, toEnvelopeEvent } from "./envelope";
-import { anyWants, type EventAction, type Webhook, wants } from "./webhooks";
+import { type EnvelopeEvent, type EventRequest, toEnvelopeEvent } from "./envelope";
+import { type EventSink, noEvents } from "./event";
+import { type Webhook, wants } from "./webhooks";
 
 /** Body of a message on the events queue. */
 export interface DeliveryMessage {
@@ -18,14 +19,6 @@ export interface DeliveryMessage {
   url: string;
   event: EnvelopeEvent;
 }
-
-export interface EventSink {
-  emit(e: RegistryEvent): void;
-  /** Whether emitting `action` would reach anyone (lets handlers skip work for pull events). */
-  wanted(action: EventAction): boolean;
-}
-
-export const NO_EVENTS: EventSink = { emit() {}, wanted: () => false };
 
 let warnedMissing = false;
 
@@ -35,14 +28,13 @@ export function eventSink(
   request: EventRequest,
   waitUntil: (p: Promise<unknown>) => void,
 ): EventSink {
-  if (!hooks.length) return NO_EVENTS;
+  if (!hooks.length) return noEvents;
   if (!queue) {
     if (!warnedMissing) console.error("wharf: WEBHOOKS is set but the EVENTS queue binding is missing (wrangler.toml [[queues.producers]]): no events are sent");
     warnedMissing = true;
-    return NO_EVENTS;
+    return noEvents;
   }
   return {
-    wanted: (action) => anyWants(hooks, action),
     emit(e) {
       const targets = hooks.filter((h) => wants(h, e.action, e.repository));
       if (!targets.length) return;

@@ -12,8 +12,9 @@
  */
 import { isValidPattern, matches } from "../auth/grants";
 
-export const EVENT_ACTIONS = ["push", "delete", "pull"] as const;
-export type EventAction = (typeof EVENT_ACTIONS)[number];
+import type { EventAction } from "./event";
+
+export const EVENT_ACTIONS: readonly EventAction[] = ["push", "delete", "pull"];
 const DEFAULT_ACTIONS: readonly EventAction[] = ["push", "delete"];
 const MIN_SECRET = 16;
 
@@ -74,7 +75,3 @@ export function wants(hook: Webhook, action: EventAction, repository: string): b
   return !hook.repositories.length || hook.repositories.some((p) => matches(p, repository));
 }
 
-/** Whether any endpoint wants `action` at all (pull events cost nothing unless someone asked for them). */
-export function anyWants(hooks: readonly Webhook[], action: EventAction): boolean {
-  return hooks.some((h) => h.actions.has(action));
-}

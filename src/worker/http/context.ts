@@ -1,8 +1,13 @@
-/** What every handler receives: the request, settings, storage, and the route's parameters. */
+/** What every handler receives: the request, settings, storage, the caller, and the route's parameters. */
+import type { Caller } from "../auth/caller";
 import type { RouteAction } from "../auth/caller";
-import type { Config, Env } from "../config";
+import type { Env } from "../config";
+import type { EventSink } from "../events";
+import type { Metrics } from "../metrics";
+import type { Settings } from "../settings";
 import type { RegistryStorage } from "../storage/registry";
 import type { UploadSessions } from "../upload/sessions";
+import type { RequestLog } from "./request-log";
 
 /**
  * What a route needs from the caller: pull, push or delete on its repository, the catalog, `login` (the
@@ -14,12 +19,22 @@ export interface RequestContext {
   request: Request;
   url: URL;
   env: Env;
-  config: Config;
+  settings: Settings;
+  /** Id of this request: in its log line and the `Wharf-Request-Id` response header. */
+  requestId: string;
+  /** Who is calling, or null on routes that need nothing (token endpoint, signed blob URLs). */
+  caller: Caller | null;
   storage: RegistryStorage;
   sessions: UploadSessions;
   /** The repository (already checked against the grammar), or "" on routes without one. */
   name: string;
   params: Record<string, string>;
+  /** Keep the Worker alive for work after the response (ExecutionContext.waitUntil). */
+  waitUntil(promise: Promise<unknown>): void;
+  events: EventSink;
+  metrics: Metrics;
+  /** Fields for this request's one structured log line. */
+  log: RequestLog;
   /** Whether the caller may pull from another repository (cross-repository mount). */
   mayPull(repo: string): Promise<boolean>;
   /** Whether the caller may pull every repository (automatic mount without `from`). */

@@ -15,15 +15,9 @@
  * Analytics Engine samples heavy series, so dashboards sum `_sample_interval * double1`, never count()
  * rows (docs/operations.md has the queries). The metric names are in names.ts.
  */
-import type { MetricName } from "./names";
+import { type Metrics, noMetrics } from "./index";
 
 export type Labels = Record<string, string | number | undefined>;
-
-export interface Metrics {
-  count(name: MetricName, value?: number, labels?: Labels): void;
-}
-
-export const NO_METRICS: Metrics = { count() {} };
 
 /** The labels that have their own blob column, in column order (blob2 ...). */
 export const LABEL_COLUMNS = ["route", "status", "repository", "kind"] as const;
@@ -40,7 +34,7 @@ export function dataPoint(name: string, value: number, labels: Labels): Analytic
 }
 
 export function analyticsMetrics(dataset: AnalyticsEngineDataset | undefined): Metrics {
-  if (!dataset) return NO_METRICS;
+  if (!dataset) return noMetrics;
   return {
     count(name, value = 1, labels = {}) {
       if (!Number.isFinite(value) || value === 0) return;

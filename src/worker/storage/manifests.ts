@@ -83,10 +83,12 @@ export class ManifestStore {
     return listNames(this.bucket, paths.tagsPrefix(name), n, last);
   }
 
-  async deleteTag(name: string, tag: string): Promise<void> {
+  /** Remove a tag; returns the digest it pointed at. */
+  async deleteTag(name: string, tag: string): Promise<Digest> {
     const digest = await this.resolveTag(name, tag);
     if (!digest) throw new RegistryError("MANIFEST_UNKNOWN", `tag ${tag} not found in ${name}`);
     await this.bucket.delete([paths.tag(name, tag), paths.tagged(name, digest, tag)]);
+    return digest;
   }
 
   /** Delete a revision, every tag that points at it, and its referrer entry. */

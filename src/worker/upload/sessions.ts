@@ -2,19 +2,20 @@
  * The Worker's side of upload sessions: creates them, finds them by the id in their URL, and turns the
  * session's wire results back into thrown RegistryErrors.
  */
-import type { Config, Env } from "../config";
+import type { Env } from "../config";
+import type { Settings } from "../settings";
 import { RegistryError } from "../errors";
 import type { CommittedBlob, SessionResult, SessionStatus, UploadSession } from "./session";
 
 export class UploadSessions {
   constructor(
     private readonly ns: Env["UPLOADS"],
-    private readonly config: Config,
+    private readonly settings: Settings,
   ) {}
 
   async create(repo: string): Promise<{ id: string; status: SessionStatus }> {
     const id = this.ns.newUniqueId();
-    const status = unwrap(await this.ns.get(id).init(repo, this.config.partSize, this.config.sessionTtlSeconds));
+    const status = unwrap(await this.ns.get(id).init(repo, this.settings.UPLOAD_PART_SIZE, this.settings.UPLOAD_SESSION_TTL_SECONDS));
     return { id: id.toString(), status };
   }
 

@@ -4,6 +4,7 @@ import { type Digest, parseDigest } from "../../../oci/grammar";
 import type { BlobInfo } from "../../storage/blobs";
 import { signBlobPath, verifyBlobSignature } from "../../signing/blob-url";
 import { presignR2Get } from "../../signing/sigv4";
+import type { Settings } from "../../settings";
 import type { Handler, RequestContext } from "../context";
 import { parseRange } from "../range";
 
@@ -44,7 +45,7 @@ export const getBlob: Handler = async (c) => {
 };
 
 export const deleteBlob: Handler = async (c) => {
-  if (!c.config.deleteEnabled) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
+  if (!c.settings.DELETE_ENABLED) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
   const digest = parseDigest(c.params.digest);
   if (!(await c.storage.blobs.unlink(c.name, digest))) {
     throw new RegistryError("BLOB_UNKNOWN", `blob ${digest} unknown to ${c.name}`, { digest: digest.toString() });
@@ -54,7 +55,7 @@ export const deleteBlob: Handler = async (c) => {
 
 /** GET/HEAD /_wharf/blobs/<alg>/<hex>?exp=&sig= : reachable without credentials until it expires. */
 export const getSignedBlob: Handler = async (c) => {
-  const secret = c.config.blobUrlSecret;
+  const secret = c.settings.BLOB_URL_SECRET;
   if (!secret) throw new RegistryError("NOT_FOUND");
   let digest: Digest;
   try {
@@ -70,14 +71,15 @@ export const getSignedBlob: Handler = async (c) => {
 
 /** Where a blob GET redirects to, or null to stream from the Worker. */
 async function signedLocation(c: RequestContext, info: BlobInfo): Promise<string | null> {
-  if (!c.config.blobRedirect) return null;
-  const ttl = c.config.blobUrlTtlSeconds;
-  if (c.config.r2Presign) {
+  if (!c.settings.BLOB_REDIRECT) return null;
+  const ttl = c.settings.BLOB_URL_TTL_SECONDS;
+  const presign = r2Credentials(c.settings);
+  if (presign) {
     const windowStart = Math.floor(Date.now() / 1000 / ttl) * ttl;
-    return presignR2Get(c.config.r2Presign, info.dataKey, 2 * ttl, new Date(windowStart * 1000));
+    return presignR2Get(presign, info.dataKey, 2 * ttl, new Date(windowStart * 1000));
   }
-  if (!c.config.blobUrlSecret) return null;
-  return new URL(await signBlobPath(c.config.blobUrlSecret, info.digest, ttl), c.url).toString();
+  if (!c.settings.BLOB_URL_SECRET) return null;
+  return new URL(await signBlobPath(c.settings.BLOB_URL_SECRET, info.digest, ttl), c.url).toString();
 }
 
 /** Stream a blob's bytes: 200, or 206 for a satisfiable Range. */
@@ -92,4 +94,10 @@ async function serveBlob(c: RequestContext, info: BlobInfo, cacheControl: string
   if (c.request.method === "HEAD") return new Response(null, { status, headers });
   const body = info.size === 0 ? null : await c.storage.blobs.open(info, range ?? undefined);
   return new Response(body, { status, headers });
+}
+
+/** The R2 S3 credentials for presigned URLs, when all four settings are there. */
+function r2Credentials(s: Settings) {
+  const { R2_ACCESS_KEY_ID: accessKeyId, R2_SECRET_ACCESS_KEY: secretAccessKey, R2_ACCOUNT_ID: accountId, R2_BUCKET_NAME: bucket } = s;
+  return accessKeyId && secretAccessKey && accountId && bucket ? { accessKeyId, secretAccessKey, accountId, bucket } : undefined;
 }

@@ -46,14 +46,20 @@ export const putManifest: Handler = async (c) => {
     "Content-Length": "0",
   };
   if (facts.subject) headers["OCI-Subject"] = facts.subject.toString();
+  c.events.emit({ action: "push", repository: c.name, digest: digest.toString(), mediaType: facts.mediaType, size: bytes.length, tag: ref.tag });
   return new Response(null, { status: 201, headers });
 };
 
 export const deleteManifest: Handler = async (c) => {
-  if (!c.config.deleteEnabled) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
+  if (!c.settings.DELETE_ENABLED) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
   const ref = parseReference(c.params.reference);
-  if (ref.tag !== undefined) await c.storage.manifests.deleteTag(c.name, ref.tag);
-  else await c.storage.manifests.delete(c.name, ref.digest);
+  if (ref.tag !== undefined) {
+    const digest = await c.storage.manifests.deleteTag(c.name, ref.tag);
+    c.events.emit({ action: "delete", repository: c.name, digest: digest.toString(), tag: ref.tag });
+  } else {
+    await c.storage.manifests.delete(c.name, ref.digest);
+    c.events.emit({ action: "delete", repository: c.name, digest: ref.digest.toString() });
+  }
   return new Response(null, { status: 202, headers: { "Content-Length": "0" } });
 };
 

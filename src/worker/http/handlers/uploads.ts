@@ -23,10 +23,10 @@ function accepted(c: RequestContext, id: string, offset: number, status = 202): 
     Location: sessionLocation(c.name, id),
     Range: rangeHeader(offset),
     "Docker-Upload-UUID": id,
-    "OCI-Chunk-Min-Length": String(c.config.partSize),
+    "OCI-Chunk-Min-Length": String(c.settings.UPLOAD_PART_SIZE),
     "Content-Length": "0",
   };
-  if (c.config.maxChunkBytes > 0) headers["OCI-Chunk-Max-Length"] = String(c.config.maxChunkBytes);
+  if (c.settings.MAX_CHUNK_BYTES > 0) headers["OCI-Chunk-Max-Length"] = String(c.settings.MAX_CHUNK_BYTES);
   return new Response(null, { status, headers });
 }
 
@@ -43,7 +43,7 @@ function bodyLength(c: RequestContext): number | null {
  * (docker's PATCH) is not refused here: the edge enforces its own limit on those.
  */
 function checkChunkSize(c: RequestContext, length: number | null): void {
-  const max = c.config.maxChunkBytes;
+  const max = c.settings.MAX_CHUNK_BYTES;
   if (max > 0 && length !== null && length > max) {
     throw new RegistryError(
       "BLOB_UPLOAD_TOO_LARGE",
