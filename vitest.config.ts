@@ -22,7 +22,11 @@ export default defineConfig({
           AUTH_ANONYMOUS_PUSH: "true",
           AUTH_SIGNING_SECRET: "test-signing-secret-0123456789abcdef",
           // Pushes to hooked/* are delivered, through the real queue, to the receiver.
-          WEBHOOKS: JSON.stringify([{ url: `${RECEIVER}/ok/queued`, secret: TEST_WEBHOOK_SECRET, repositories: ["hooked/*"], actions: ["push", "delete", "pull"] }]),
+          WEBHOOKS: JSON.stringify([
+            { url: `${RECEIVER}/ok/queued`, secret: TEST_WEBHOOK_SECRET, repositories: ["hooked/*"], actions: ["push", "delete", "pull"] },
+            { url: `${RECEIVER}/ok/pushes`, secret: TEST_WEBHOOK_SECRET, repositories: ["hooked/*"] },
+            { url: `${RECEIVER}/ok/team`, secret: TEST_WEBHOOK_SECRET, repositories: ["hooked/team/*"], actions: ["push"] },
+          ]),
           TEST_RECEIVER: RECEIVER,
           // One JSON line per request is for wrangler tail, not for test output.
           LOG_REQUESTS: "false",

@@ -9,7 +9,7 @@ export const METRICS = {
   bytes_in: "bytes_in",
   /** Response body bytes sent (Content-Length; redirects send none). route, repository. */
   bytes_out: "bytes_out",
-  /** Finished blob uploads. kind: "fast" (digest from the saved hash state) or "readback" (object read back to hash it). */
+  /** Finished blob uploads. kind: "fast" (digest from the saved hash state), "readback" (object read back to hash it) or "monolithic" (POST ?digest=). repository. */
   upload_commits: "upload_commits",
   /** Pull-through cache. kind: "hit" | "miss". repository. */
   proxy_requests: "proxy_requests",

@@ -79,6 +79,8 @@ export interface SessionStatus {
 export interface CommittedBlob {
   digest: string;
   size: number;
+  /** How the digest was checked: the saved hash state ("fast") or reading the object back ("readback"). */
+  digestPath: "fast" | "readback";
 }
 
 /** The read-back path hashes the completed object in ranges of this many parts (64 MiB by default). */
@@ -318,7 +320,7 @@ export class UploadSession extends DurableObject<Env> {
       await this.save(st);
     }
     await new BlobStore(this.env.BUCKET).commit(st.repo, digest, st.dataKey, st.offset);
-    return { digest: digestString, size: st.offset };
+    return { digest: digestString, size: st.offset, digestPath: fast ? "fast" : "readback" };
   }
 
   /** The last part (or, for a blob smaller than one part, the whole object). */

@@ -27,6 +27,7 @@ export const getManifest: Handler = async (c) => {
     ETag: `"${m.digest}"`,
   });
   if (ref.digest) headers.set("Cache-Control", "public, max-age=31536000, immutable");
+  if (!head) c.events.emit({ action: "pull", repository: c.name, digest: m.digest.toString(), mediaType: m.mediaType, size: m.size, tag: ref.tag });
   return new Response("bytes" in m ? (m as ManifestContent).bytes : null, { status: 200, headers });
 };
 
