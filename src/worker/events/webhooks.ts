@@ -32,33 +32,33 @@ export function parseWebhooks(value: unknown): Webhook[] {
   if (!Array.isArray(value)) throw new Error('a JSON list of {"url", "secret", "repositories"?, "actions"?}');
   const seen = new Set<string>();
   return value.map((raw, i) => {
-    const where = `WEBHOOKS[${i}]`;
+    const where = `entry ${i}:`;
     if (!raw || typeof raw !== "object") throw new Error(`${where} must be an object with url and secret`);
     const w = raw as Record<string, unknown>;
     for (const k of Object.keys(w)) {
-      if (!["url", "secret", "repositories", "actions"].includes(k)) throw new Error(`${where}: unknown field ${k}`);
+      if (!["url", "secret", "repositories", "actions"].includes(k)) throw new Error(`${where} unknown field ${k}`);
     }
     let url: URL;
     try {
       url = new URL(String(w.url));
     } catch {
-      throw new Error(`${where}.url must be an absolute http(s) URL`);
+      throw new Error(`${where} url must be an absolute http(s) URL`);
     }
     if (typeof w.url !== "string" || (url.protocol !== "https:" && url.protocol !== "http:")) {
-      throw new Error(`${where}.url must be an absolute http(s) URL`);
+      throw new Error(`${where} url must be an absolute http(s) URL`);
     }
-    if (seen.has(w.url)) throw new Error(`${where}.url ${w.url} is listed twice`);
+    if (seen.has(w.url)) throw new Error(`${where} url ${w.url} is listed twice`);
     seen.add(w.url);
     if (typeof w.secret !== "string" || w.secret.length < MIN_SECRET) {
-      throw new Error(`${where}.secret must be a string of ${MIN_SECRET}+ characters (openssl rand -hex 32)`);
+      throw new Error(`${where} secret must be a string of ${MIN_SECRET}+ characters (openssl rand -hex 32)`);
     }
-    const repositories = list(w.repositories, `${where}.repositories`);
-    for (const p of repositories) if (!isValidPattern(p)) throw new Error(`${where}.repositories: invalid pattern ${p}`);
-    const actions = w.actions === undefined ? [...DEFAULT_ACTIONS] : list(w.actions, `${where}.actions`);
+    const repositories = list(w.repositories, `${where} repositories`);
+    for (const p of repositories) if (!isValidPattern(p)) throw new Error(`${where} repositories: invalid pattern ${p}`);
+    const actions = w.actions === undefined ? [...DEFAULT_ACTIONS] : list(w.actions, `${where} actions`);
     for (const a of actions) {
-      if (!(EVENT_ACTIONS as readonly string[]).includes(a)) throw new Error(`${where}.actions: unknown action ${a} (push, delete, pull)`);
+      if (!(EVENT_ACTIONS as readonly string[]).includes(a)) throw new Error(`${where} actions: unknown action ${a} (push, delete, pull)`);
     }
-    if (!actions.length) throw new Error(`${where}.actions is empty: leave it out for push and delete`);
+    if (!actions.length) throw new Error(`${where} actions is empty: leave it out for push and delete`);
     return { url: w.url, secret: w.secret, repositories, actions: new Set(actions as EventAction[]) };
   });
 }
