@@ -1,4 +1,4 @@
-// A streamed PATCH with a known length becomes one R2 object (upload/whole-object.ts); these pin down
+// A streamed PATCH with a known length becomes one R2 object (storage/blob-writer.ts putWhole); these pin down
 // what happens around it: later chunks, digest mismatch, cancel, and bodies without a length.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";

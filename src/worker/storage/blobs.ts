@@ -2,14 +2,16 @@
  * Blob storage: the global content index, per-repository links, and the physical data objects.
  *
  * A blob becomes visible under its digest in three named steps (distribution's blobwriter pattern):
- *   1. the bytes are complete in data/<id> and their digest has been verified by the caller;
- *   2. commit: the content index blobs/<alg>/<hex> is created only if absent (conditional put), so two
+ *   1. the bytes are complete in data/<id> and their digest has been verified: by a BlobWriter
+ *      (blob-writer.ts, which owns the whole sequence), or by R2's checksum (putVerified);
+ *   2. index: the content index blobs/<alg>/<hex> is created only if absent (conditional put), so two
  *      uploads of the same content keep exactly one copy, and the loser deletes its own data object;
  *   3. link: repositories/<name>/_layers/<alg>/<hex> lets that repository serve it.
  * Nothing is ever visible under a digest before its bytes are whole and verified.
  */
 import { RegistryError } from "../errors";
 import type { Digest } from "../../oci/grammar";
+import { type BlobDraft, BlobWriter, type WriterOptions } from "./blob-writer";
 import { paths } from "./paths";
 
 export interface BlobInfo {
@@ -52,6 +54,16 @@ export class BlobStore {
     return obj.body;
   }
 
+  /** A writer for a new blob, in parts of `partSize` bytes (blob-writer.ts). */
+  writer(partSize: number, options?: WriterOptions): BlobWriter {
+    return new BlobWriter(this.bucket, this, BlobWriter.newDraft(paths.newData(), partSize), options);
+  }
+
+  /** The writer of a saved draft; `options.size` and `options.hasher` say what it holds so far. */
+  resumeWriter(draft: BlobDraft, options: WriterOptions): BlobWriter {
+    return new BlobWriter(this.bucket, this, draft, options);
+  }
+
   /**
    * Store a whole blob whose digest the client declared up front (monolithic upload). R2 verifies the
    * checksum while writing, so a mismatch stores nothing.
@@ -75,7 +87,7 @@ export class BlobStore {
     return this.commit(name, digest, dataKey, size);
   }
 
-  /** Step 2 and 3 for verified bytes in `dataKey`. */
+  /** Steps 2 and 3, for verified bytes in `dataKey` only (BlobWriter.commit and putVerified). */
   async commit(name: string, digest: Digest, dataKey: string, size: number): Promise<BlobInfo> {
     const info = await this.index(digest, dataKey, size);
     await this.link(name, digest);

@@ -4,17 +4,11 @@
  * uploading while the other fills (allocating one per part left tens of MiB of garbage per request
  * for the GC, measured as +30 MiB peak RSS on 100 MB chunks). The second buffer comes from the
  * isolate's budget (buffer-budget.ts) only when it has room; without it, each part is uploaded before
- * the same buffer is refilled. The multipart upload is created lazily at the first full part, so a blob smaller than one
- * part never becomes a multipart object.
+ * the same buffer is refilled. Each full part goes to the blob's writer (storage/blob-writer.ts
+ * appendPart), which creates the multipart upload at the first one.
  */
 
-export interface PartLog {
-  dataKey: string;
-  partSize: number;
-  uploadId?: string;
-  parts: R2UploadedPart[];
-}
-
+import type { BlobWriter } from "../storage/blob-writer";
 import type { ByteBudget, Lease } from "./buffer-budget";
 
 export class PartWriter {
@@ -34,15 +28,17 @@ export class PartWriter {
    * `first` is a buffer of one part size whose first `fill` bytes are the stored tail, held under
    * `firstLease`; release() gives it back with the second buffer's lease.
    */
+  private readonly partSize: number;
+
   constructor(
-    private readonly bucket: R2Bucket,
-    private readonly log: PartLog,
+    private readonly blob: BlobWriter,
     first: Uint8Array,
     fill: number,
     private readonly budget: ByteBudget,
     private readonly firstLease: Lease,
   ) {
-    if (first.length !== log.partSize || fill > first.length) throw new Error("part buffer of the wrong size");
+    this.partSize = blob.draft.partSize;
+    if (first.length !== this.partSize || fill > first.length) throw new Error("part buffer of the wrong size");
     this.buf = first;
     this.fill = fill;
   }
@@ -89,8 +85,8 @@ export class PartWriter {
     this.partsCut++;
     this.fill = 0;
     if (!this.spare && this.second === null) {
-      this.second = this.budget.tryAcquire(this.log.partSize) ?? "refused";
-      if (this.second !== "refused") this.spare = new Uint8Array(this.log.partSize);
+      this.second = this.budget.tryAcquire(this.partSize) ?? "refused";
+      if (this.second !== "refused") this.spare = new Uint8Array(this.partSize);
     }
     if (!this.spare) {
       // One buffer only: upload the part, then refill the same buffer.
@@ -124,16 +120,7 @@ export class PartWriter {
     this.spare = null;
   }
 
-  private async upload(part: Uint8Array): Promise<void> {
-    const mp = await openMultipart(this.bucket, this.log);
-    const uploaded = await mp.uploadPart(this.log.parts.length + 1, part);
-    this.log.parts.push({ partNumber: uploaded.partNumber, etag: uploaded.etag });
+  private upload(part: Uint8Array): Promise<void> {
+    return this.blob.appendPart(part);
   }
-}
-
-export async function openMultipart(bucket: R2Bucket, log: PartLog): Promise<R2MultipartUpload> {
-  if (log.uploadId) return bucket.resumeMultipartUpload(log.dataKey, log.uploadId);
-  const mp = await bucket.createMultipartUpload(log.dataKey);
-  log.uploadId = mp.uploadId;
-  return mp;
 }

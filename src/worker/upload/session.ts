@@ -11,36 +11,41 @@
  * - Durable state (DO storage, key "state"): repository, R2 data key (fixed at creation), byte offset,
  *   the R2 multipart upload id and the parts written so far, and the length of the tail: the bytes after
  *   the last full part, kept as rows in DO storage (tail-store.ts). Offset = parts × partSize + tail.
- * - Whole-blob PATCH (whole-object.ts): a PATCH with no Content-Range and a known Content-Length at
- *   offset 0 (how skopeo, crane and docker-style clients push a layer) is streamed into the data key as
- *   one R2 object with a single put, all or nothing; the state says so (`whole`). Should another chunk
- *   follow, the object is read back and re-cut into parts first (`unwhole`), and the upload continues
- *   below as any other; its digest state is unaffected.
+ * - R2 is written through the blob's BlobWriter (storage/blob-writer.ts), rebuilt at each call from the
+ *   state, which is its draft: the writer owns the multipart upload, the whole object and the commit
+ *   sequence; this object owns order, the tail, the part buffers and the session's life.
+ * - Whole-blob PATCH: a PATCH with no Content-Range and a known Content-Length at offset 0 (how skopeo,
+ *   crane and docker-style clients push a layer) is streamed into the data key as one R2 object with a
+ *   single put (BlobWriter.putWhole), all or nothing; the state says so (`whole`). Compared with parts
+ *   this needs no part buffers, no tail rows for small blobs, one R2 write instead of N + 2, and the
+ *   result is a plain object, which R2 (and the local simulator, much more so) reads back faster.
+ *   Should another chunk follow, the object is read back and re-cut into parts first (`unwhole`), and
+ *   the upload continues below as any other; its digest state is unaffected.
  * - Chunks are re-cut into equal parts (part-writer.ts), in part buffers leased from the isolate-wide
  *   budget (buffer-budget.ts): the call waits for its first buffer before reading the body. When a
  *   request ends, normally or because the client went away mid-chunk, the part in flight is awaited
  *   and whatever was received after the last part becomes the stored tail, so the session rests at a
- *   consistent offset that GET reports and the client can continue from. Tail rows and state are written in one storage transaction.
- *   Client disconnects (measured with wrangler dev / workerd 2026-04): the Worker's request is cancelled
- *   but the session's call is not; its body stream errors, and the call runs to its end and saves every
- *   byte that arrived (test/e2e/large-uploads.test.ts asserts offset = bytes sent). Nothing relies on
- *   the Worker surviving the disconnect.
+ *   consistent offset that GET reports and the client can continue from. Tail rows and state are written
+ *   in one storage transaction.
+ *   Client disconnects: the Worker's request is cancelled but the session's call is not; its body
+ *   stream errors, and the call runs to its end and saves every byte that arrived
+ *   (test/e2e/large-uploads.test.ts asserts offset = bytes sent). Nothing relies on the Worker
+ *   surviving the disconnect.
  *   If a part upload fails, the bytes after the last stored part are gone: the session falls back to
  *   the end of that part, forgets the hasher, and answers 503 with that Range.
  * - Bodies are always read to their end, even when they will not be used (out-of-order chunk, unknown
  *   session, failed part): workerd resets a connection closed with unread request data, and the reset
  *   throws away the answer already sent, so the client would never see its 416 (the router's catch
  *   does the same for errors raised before the body reaches the session, such as 413).
- * - Digest: a native SHA-256 (hasher.ts) runs over the bytes as they arrive and stays in memory. It is
- *   trusted only while it has seen exactly `offset` bytes. At the final PUT:
+ * - Digest: a native SHA-256 (storage/hashing.ts) runs over the bytes as they arrive and stays in memory.
+ *   It is trusted only while it has seen exactly `offset` bytes. At the final PUT, BlobWriter.commit:
  *     fast path  (hasher intact, sha256): compare before writing the last part; a mismatch aborts the
  *                multipart upload, so nothing is written at all;
  *     read-back  (object evicted or restarted between chunks, a failed part, or sha512): complete the
  *                object, hash it by reading it back from R2 in ranges of 4 parts, and delete it on
- *                mismatch. Measured locally (1 GiB, 16 MiB parts): 70 MiB/s, so a PUT after a restart
- *                waits about 15 s per GiB here; on R2 it costs size/64 MiB subrequests and the CPU
- *                time of hashing the whole blob in that one PUT.
- *   Either way the content index is written only after the digest matched (storage/blobs.ts commit).
+ *                mismatch. On R2 that costs size/64 MiB subrequests and the CPU time of hashing the
+ *                whole blob in that one PUT (docs/benchmarks.md has the local rate).
+ *   Either way the content index is written only after the digest matched.
  * - A whole object that fails its digest is deleted; so is an uncommitted one on cancel or abandonment.
  * - After a successful or failed PUT, and on DELETE, the session ends: its storage is erased.
  * - Abandonment: every saving call sets touchedAt and pushes the alarm to touchedAt + TTL. The alarm
@@ -52,24 +57,23 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../config";
 import { RegistryError, type WireError } from "../errors";
 import { parseDigest } from "../../oci/grammar";
+import { type BlobDraft, type BlobWriter, WHOLE_OBJECT_MAX_BYTES } from "../storage/blob-writer";
 import { BlobStore } from "../storage/blobs";
+import { Hasher } from "../storage/hashing";
 import { paths } from "../storage/paths";
 import { type Lease, uploadBuffers } from "./buffer-budget";
 import { byteChunks } from "./byte-chunks";
-import { Hasher, hashObject } from "./hasher";
-import { openMultipart, PartWriter, type PartLog } from "./part-writer";
+import { PartWriter } from "./part-writer";
 import { loadTail, saveTail } from "./tail-store";
-import { putWholeObject, WHOLE_OBJECT_MAX_BYTES } from "./whole-object";
 
-interface SessionState extends PartLog {
+/** The session's durable state; it is the draft of the blob's writer, too. */
+interface SessionState extends BlobDraft {
   repo: string;
   ttlSeconds: number;
   /** When a call last saved the session (ms); the alarm cleans up only after touchedAt + ttl. */
   touchedAt?: number;
   offset: number;
   tailLength: number;
-  /** The data key holds all `offset` bytes as one finished, uncommitted R2 object (whole-blob PATCH). */
-  whole?: boolean;
 }
 
 export interface SessionStatus {
@@ -82,9 +86,6 @@ export interface CommittedBlob {
   /** How the digest was checked: the saved hash state ("fast") or reading the object back ("readback"). */
   digestPath: "fast" | "readback";
 }
-
-/** The read-back path hashes the completed object in ranges of this many parts (64 MiB by default). */
-const READ_BACK_PARTS = 4;
 
 export type SessionResult<T> = { ok: true; value: T } | { ok: false; error: WireError };
 
@@ -202,7 +203,7 @@ export class UploadSession extends DurableObject<Env> {
       if (st.whole) await this.unwhole(st, lease);
       const oldTail = st.tailLength;
       const first = await loadTail(this.ctx.storage, oldTail, new Uint8Array(st.partSize));
-      writer = new PartWriter(this.env.BUCKET, st, first, oldTail, uploadBuffers, lease);
+      writer = new PartWriter(this.blob(st), first, oldTail, uploadBuffers, lease);
       await this.receive(st, writer, body, oldTail);
     } finally {
       if (writer) writer.release();
@@ -260,15 +261,14 @@ export class UploadSession extends DurableObject<Env> {
   /** The whole blob in one PATCH: one R2 object, one put. On failure nothing is stored and the offset stays 0. */
   private async appendWhole(st: SessionState, body: ReadableStream<Uint8Array>, length: number): Promise<void> {
     try {
-      await putWholeObject(this.env.BUCKET, st.dataKey, body, length, this.hasher);
+      await this.blob(st).putWhole(byteChunks(body), length);
     } catch {
       this.hasher = null;
       throw new RegistryError("BLOB_UPLOAD_INVALID", `chunk ended early or did not match its Content-Length; the upload continues from offset 0`, undefined, {
         Range: rangeHeader(0),
       });
     }
-    st.offset = length;
-    st.whole = true;
+    st.offset = length; // the writer marked the draft `whole`
     await this.save(st);
   }
 
@@ -277,11 +277,11 @@ export class UploadSession extends DurableObject<Env> {
    * part buffer the caller leased (`lease`).
    */
   private async unwhole(st: SessionState, lease: Lease): Promise<void> {
-    const obj = await this.env.BUCKET.get(st.dataKey);
-    if (!obj || obj.size !== st.offset) throw new Error(`upload object ${st.dataKey} missing or of the wrong size`);
-    const writer = new PartWriter(this.env.BUCKET, st, new Uint8Array(st.partSize), 0, uploadBuffers, lease);
+    const blob = this.blob(st);
+    const whole = await blob.readWhole();
+    const writer = new PartWriter(blob, new Uint8Array(st.partSize), 0, uploadBuffers, lease);
     try {
-      for await (const chunk of byteChunks(obj.body)) await writer.write(chunk);
+      for await (const chunk of byteChunks(whole)) await writer.write(chunk);
       const tail = await writer.settle();
       st.tailLength = tail.length;
       st.whole = false;
@@ -293,51 +293,27 @@ export class UploadSession extends DurableObject<Env> {
       writer.releaseSecond(); // the first buffer's lease stays with the caller
     }
     // The bytes are now in parts and the tail; the finished upload will write this key again.
-    await this.env.BUCKET.delete(st.dataKey);
+    await blob.dropWhole();
   }
 
   private async commit(st: SessionState, digestString: string): Promise<CommittedBlob> {
     const digest = parseDigest(digestString);
     const tail = await loadTail(this.ctx.storage, st.tailLength);
-    const hasher = this.hasher;
-    this.hasher = null;
-    const fast = hasher !== null && hasher.bytes === st.offset && digest.algorithm === "sha256";
-    if (fast && (await hasher.hex()) !== digest.hex) {
-      await this.discard(st);
-      throw mismatch(digestString);
-    }
-    await this.writeObject(st, tail);
-    if (!fast) {
-      const actual = await hashObject(this.env.BUCKET, st.dataKey, st.offset, digest.algorithm, READ_BACK_PARTS * st.partSize);
-      if (actual !== digest.hex) {
-        await this.env.BUCKET.delete(st.dataKey);
-        throw mismatch(digestString);
-      }
-    }
-    if (st.whole) {
-      // From here the object is the blob's: no later cleanup (an alarm, if erasing the session failed) may delete it.
-      st.whole = false;
-      await this.save(st);
-    }
-    await new BlobStore(this.env.BUCKET).commit(st.repo, digest, st.dataKey, st.offset);
+    const blob = this.blob(st);
+    // The writer checks the digest against the hasher when it saw every byte (as BlobWriter.commit decides), else reads back.
+    const fast = this.hasher !== null && this.hasher.bytes === st.offset && digest.algorithm === "sha256";
+    this.hasher = null; // the writer has it now; whatever happens, the session ends
+    await blob.commit(st.repo, digest, tail);
     return { digest: digestString, size: st.offset, digestPath: fast ? "fast" : "readback" };
   }
 
-  /** The last part (or, for a blob smaller than one part, the whole object). */
-  private async writeObject(st: SessionState, tail: Uint8Array): Promise<void> {
-    if (st.whole) return; // already one finished object
-    if (!st.uploadId) {
-      await this.env.BUCKET.put(st.dataKey, tail);
-      return;
-    }
-    const mp = await openMultipart(this.env.BUCKET, st);
-    if (tail.length > 0) st.parts.push(await mp.uploadPart(st.parts.length + 1, tail));
-    await mp.complete(st.parts);
+  private async discard(st: SessionState): Promise<void> {
+    await this.blob(st).cancel();
   }
 
-  private async discard(st: SessionState): Promise<void> {
-    if (st.uploadId) await this.env.BUCKET.resumeMultipartUpload(st.dataKey, st.uploadId).abort();
-    if (st.whole) await this.env.BUCKET.delete(st.dataKey);
+  /** The blob's writer, on the state as its draft, with the in-memory hasher. */
+  private blob(st: SessionState): BlobWriter {
+    return new BlobStore(this.env.BUCKET).resumeWriter(st, { size: st.offset, hasher: this.hasher, save: () => this.save(st) });
   }
 
   // --- state -------------------------------------------------------------------------------------
@@ -391,6 +367,3 @@ function rangeError(offset: number): RegistryError {
   return new RegistryError("RANGE_INVALID", `chunk must start at offset ${offset}`, undefined, { Range: rangeHeader(offset) });
 }
 
-function mismatch(digest: string): RegistryError {
-  return new RegistryError("DIGEST_INVALID", `uploaded content does not match digest ${digest}`);
-}

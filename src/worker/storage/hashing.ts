@@ -1,11 +1,14 @@
 /**
- * Running SHA-256 of an upload, on the runtime's native DigestStream (about 1.7 GB/s here). Its state
- * cannot be saved, so it lives only in the session's memory; `bytes` says how much it has seen, and the
- * session trusts it only while that equals the session's durable offset. When it is lost (eviction,
- * restart, a failed part), the session verifies the digest by reading the finished object back.
+ * Digests of blob bytes: a running SHA-256 over bytes as they are written (`Hasher`), and the digest of
+ * an object already in R2, read back in ranges (`hashObject`). BlobWriter (blob-writer.ts) uses both.
  */
 import { toHex } from "../../oci/grammar";
 
+/**
+ * Running SHA-256 on the runtime's native DigestStream. Its state cannot be saved, so it lives only in
+ * memory; `bytes` says how much it has seen, and a writer trusts it only while that equals the blob's
+ * size. When it is lost (eviction, restart, a failed part), the digest is checked by reading back.
+ */
 export class Hasher {
   private readonly stream = new crypto.DigestStream("SHA-256");
   private readonly writer = this.stream.getWriter();
@@ -24,8 +27,8 @@ export class Hasher {
 
 /**
  * Digest of a stored object, read back in ranges of `window` bytes. One GET of a whole multipart object
- * made the local R2 simulator hold the entire object in memory (1 GiB object: +1.3 GiB RSS); ranged
- * reads keep that to one window there, and cost size/window subrequests on R2 (100 GiB at 64 MiB: 1,600).
+ * makes the local R2 simulator hold the entire object in memory; ranged reads keep that to one window
+ * there, and cost size/window subrequests on R2 (100 GiB at 64 MiB: 1,600). Null when the object is gone.
  */
 export async function hashObject(
   bucket: R2Bucket,
