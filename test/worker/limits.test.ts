@@ -35,6 +35,17 @@ describe("failed logins per client address", () => {
     hashing.mockRestore();
   });
 
+  it("refuses remembered credentials from a locked address too, so the lockout never singles out the right password", async () => {
+    const e = await authEnv({ LOGIN_FAILURES_PER_MINUTE: "2" });
+    const ip = "198.51.100.15";
+    expect((await tokenAs(e, ip, PASSWORDS.alice)).status).toBe(200); // now remembered by this isolate
+    await tokenAs(e, ip, "wrong");
+    await tokenAs(e, ip, "wrong");
+    expect((await tokenAs(e, ip, "wrong")).status).toBe(429);
+    expect((await tokenAs(e, ip, PASSWORDS.alice)).status).toBe(429);
+    expect((await tokenAs(e, "198.51.100.16", PASSWORDS.alice)).status).toBe(200);
+  });
+
   it("does not lock out the right password from another address", async () => {
     const e = await authEnv({ LOGIN_FAILURES_PER_MINUTE: "2" });
     for (let i = 0; i < 3; i++) await tokenAs(e, "198.51.100.20", "wrong");

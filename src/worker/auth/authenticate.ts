@@ -6,8 +6,9 @@
  *   An unknown user and a wrong password cost the same PBKDF2 work and give the same answer.
  *   Successful checks are remembered for a minute per isolate (keyed by a hash of the credentials and
  *   the stored hash), so clients that send Basic credentials on every request pay PBKDF2 once.
- *   Every other check is first cleared with the failed-login limiter (`LoginGuard`, src/worker/limits/):
- *   a client address past LOGIN_FAILURES_PER_MINUTE gets 429 before any PBKDF2 work is done.
+ *   Every check is first cleared with the failed-login limiter (`LoginGuard`, src/worker/limits/): a
+ *   client address past LOGIN_FAILURES_PER_MINUTE gets 429 before any PBKDF2 work is done, even for
+ *   remembered credentials.
  * - `Bearer <token>`: an access token from the token endpoint (or a CI token).
  *
  * Without AUTH_SIGNING_SECRET no credential can be valid (there are no users and no tokens), so the
@@ -83,7 +84,10 @@ export async function checkPassword(settings: AuthSettings, user: string, passwo
   const stored = known ?? settings.unknownUser;
   const key = await sha256Hex(`${user}\0${password}\0${stored.key}`);
   const now = Date.now();
-  if (known && (recent.get(key) ?? 0) > now) return { kind: "user", name: user };
+  if (known && (recent.get(key) ?? 0) > now) {
+    await guard.check();
+    return { kind: "user", name: user };
+  }
   const forgive = await guard.reserve();
   const ok = await verifyPassword(stored, password);
   if (!ok || !known) throw new BadCredentials("invalid username or password");

@@ -1,8 +1,9 @@
 /**
  * Failed-login limits per client address (protocol in rate-window.ts). `loginGuard` is handed to the
  * password check (auth/authenticate.ts), which calls `reserve` right before hashing and `forgive` after
- * a match; callers whose check is answered from the per-isolate memory of recent successes hash
- * nothing and never reach the limiter.
+ * a match. A check answered from the per-isolate memory of recent successes hashes nothing but still
+ * asks `check`: otherwise a locked-out guesser would get 429 for every wrong password and 200 for the
+ * right one (while its owner is active), and the lockout would tell them when they guessed right.
  *
  * The address is CF-Connecting-IP (set by Cloudflare's edge, which overwrites any value a client sends;
  * `wrangler dev` sets it to the peer address). IPv6 addresses count per /64, the block one subscriber is
@@ -16,12 +17,14 @@ import { retryAfterSeconds } from "./window";
 export interface LoginGuard {
   /** Throws 429 TOOMANYREQUESTS when the address has used its failures; else returns how to forgive a success. */
   reserve(): Promise<() => Promise<void>>;
+  /** Throws 429 TOOMANYREQUESTS when the address has used its failures; records nothing. */
+  check(): Promise<void>;
 }
 
 export type LimiterNamespace = DurableObjectNamespace<RateWindow>;
 
 /** No limit (LOGIN_FAILURES_PER_MINUTE=0, or no LIMITER binding). */
-export const NO_GUARD: LoginGuard = { reserve: async () => async () => {} };
+export const NO_GUARD: LoginGuard = { reserve: async () => async () => {}, check: async () => {} };
 
 let warnedMissing = false;
 
@@ -33,12 +36,23 @@ export function loginGuard(ns: LimiterNamespace | undefined, limit: number, requ
     return NO_GUARD;
   }
   const address = clientAddress(request);
+  const stub = () => ns.get(ns.idFromName(`login:${address}`));
   return {
+    async check() {
+      let waitMs: number;
+      try {
+        waitMs = await stub().peek(limit);
+      } catch (e) {
+        console.error(JSON.stringify({ job: "login-limit", address, error: String(e) }));
+        return;
+      }
+      if (waitMs > 0) throw tooManyFailures(limit, waitMs);
+    },
     async reserve() {
-      const stub = ns.get(ns.idFromName(`login:${address}`));
+      const s = stub();
       let r: { waitMs: number; stamp: number };
       try {
-        r = await stub.reserve(limit);
+        r = await s.reserve(limit);
       } catch (e) {
         // The limiter is defence in depth: a password is still required, so fail open, loudly.
         console.error(JSON.stringify({ job: "login-limit", address, error: String(e) }));
@@ -46,7 +60,7 @@ export function loginGuard(ns: LimiterNamespace | undefined, limit: number, requ
       }
       if (r.waitMs > 0) throw tooManyFailures(limit, r.waitMs);
       return async () => {
-        await stub.forgive(r.stamp).catch(() => {});
+        await s.forgive(r.stamp).catch(() => {});
       };
     },
   };

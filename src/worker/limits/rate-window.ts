@@ -18,6 +18,9 @@
  *      failure in advance and returns 0 with the attempt's stamp.
  *   2. The password is hashed and compared.
  *   3. Success: `forgive(stamp)` removes the attempt. Failure: nothing more to do; it is already counted.
+ *   A check that needs no hashing (credentials this isolate verified within the last minute) asks
+ *   `peek(limit)` instead, which answers the same wait and records nothing: a locked address is refused
+ *   whatever it sends, so the lockout never singles out the right password.
  *   Reserving first makes the limit exact even for parallel guesses: the object answers one call at a
  *   time, so of N simultaneous wrong passwords at most `limit` are hashed. A success never clears
  *   earlier failures (one known password must not reset the budget for guessing others).
@@ -56,6 +59,12 @@ export class RateWindow extends DurableObject<Env> {
     this.failures.record(limit, now);
     await this.save();
     return { waitMs: 0, stamp: now };
+  }
+
+  /** Whether the address is locked (the wait in ms, 0: not), recording nothing: for checks that hash nothing. */
+  async peek(limit: number): Promise<number> {
+    await this.loaded;
+    return this.failures.waitMs(limit, Date.now());
   }
 
   /** Step 3 on success: the reserved attempt was not a failure. */
