@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// The deploy bundle check CI runs: `node scripts/bundle-size.mjs [--outdir DIR] [--limit BYTES]` builds the
-// Worker exactly as `npm run deploy` would (`npm run deploy -- --dry-run --outdir DIR`), then gzips every
-// module wrangler would upload (everything in DIR but source maps and README.md) and fails when the
-// build fails or the gzip total is over the Workers Free plan's 3 MB (`--limit`, bytes; default 3,000,000,
-// the decimal reading of "3 MB", so the check errs on the safe side). Prints one line with the sizes.
+// The deploy bundle check: `node scripts/bundle-size.mjs [--outdir DIR] [--limit BYTES]` builds the Worker
+// exactly as `npm run deploy` would (`npm run deploy -- --dry-run --outdir DIR`); `--measure DIR` skips the
+// build and measures what an earlier dry run wrote there (how .ci/run uses it). It gzips every module
+// wrangler would upload (everything in DIR but source maps and README.md) and fails when the build fails,
+// wrote nothing, or the gzip total is over the Workers Free plan's 3 MB (`--limit`, bytes; default
+// 3,000,000, the decimal reading of "3 MB", so the check errs on the safe side). Prints one line with the sizes.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,12 +37,12 @@ export function measure(dir) {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { outdir: { type: "string" }, limit: { type: "string" } } });
+  const { values } = parseArgs({ options: { outdir: { type: "string" }, measure: { type: "string" }, limit: { type: "string" } } });
   const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-  const own = !values.outdir;
-  const outdir = resolve(values.outdir ?? mkdtempSync(join(tmpdir(), "wharf-bundle-")));
+  const own = !values.outdir && !values.measure;
+  const outdir = resolve(values.measure ?? values.outdir ?? mkdtempSync(join(tmpdir(), "wharf-bundle-")));
   const limit = values.limit ? Number(values.limit) : FREE_PLAN_LIMIT;
-  const build = spawnSync("npm", ["run", "--silent", "deploy", "--", "--dry-run", "--outdir", outdir], {
+  const build = values.measure ? { status: 0 } : spawnSync("npm", ["run", "--silent", "deploy", "--", "--dry-run", "--outdir", outdir], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
@@ -50,6 +51,10 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   if (build.status !== 0) {
     process.stderr.write(build.stdout + build.stderr);
     console.error(`bundle: FAILED: npm run deploy -- --dry-run exited with ${build.status}`);
+    process.exit(1);
+  }
+  if (!existsSync(outdir)) {
+    console.error(`bundle: FAILED: no dry-run output in ${outdir}`);
     process.exit(1);
   }
   const m = measure(outdir);
