@@ -19,6 +19,8 @@ import { envelope, EVENTS_MEDIA_TYPE } from "./envelope";
 import { SIGNATURE_HEADER, signBody } from "./signature";
 import type { DeliveryMessage } from "./sink";
 import type { Webhook } from "./webhooks";
+import { type Metrics, noMetrics } from "../metrics";
+import { METRICS } from "../metrics/names";
 
 export const DELIVERY_TIMEOUT_MS = 10_000;
 export const BACKOFF_BASE_SECONDS = 30;
@@ -40,6 +42,8 @@ export interface DeliveryOptions {
   hooks: readonly Webhook[];
   maxAttempts: number;
   deadLetters: Queue<DeadLetter> | undefined;
+  /** webhook_deliveries, by outcome (kind). */
+  metrics?: Metrics;
 }
 
 export async function deliverBatch(batch: MessageBatch<unknown>, o: DeliveryOptions): Promise<void> {
@@ -60,7 +64,9 @@ export async function deliverBatch(batch: MessageBatch<unknown>, o: DeliveryOpti
 async function deliverGroup(url: string, messages: Message<DeliveryMessage>[], o: DeliveryOptions): Promise<void> {
   const hook = o.hooks.find((h) => h.url === url);
   const where = redact(url);
+  const count = (kind: string, n: number) => (o.metrics ?? noMetrics).count(METRICS.webhook_deliveries, n, { kind });
   if (!hook) {
+    count("dropped", messages.length);
     log({ job: "webhook", url: where, events: messages.length, outcome: "dropped", error: "endpoint is no longer in WEBHOOKS" });
     for (const m of messages) m.ack();
     return;
@@ -91,6 +97,7 @@ async function deliverGroup(url: string, messages: Message<DeliveryMessage>[], o
   const attempt = Math.max(...messages.map((m) => m.attempts));
   if (!error) {
     log({ job: "webhook", url: where, events: messages.length, status, ms, attempt, outcome: "delivered" });
+    count("delivered", messages.length);
     for (const m of messages) m.ack();
     return;
   }
@@ -98,9 +105,13 @@ async function deliverGroup(url: string, messages: Message<DeliveryMessage>[], o
   const again = messages.filter((m) => m.attempts < o.maxAttempts);
   for (const m of again) m.retry({ delaySeconds: backoff(m.attempts) });
   if (again.length) {
+    count("retry", again.length);
     log({ job: "webhook", url: where, events: again.length, status, ms, attempt, outcome: "retry", retryInSeconds: backoff(Math.min(...again.map((m) => m.attempts))), error });
   }
-  if (give.length) await deadLetter(where, give, error, status, ms, o);
+  if (give.length) {
+    count("dead-lettered", give.length);
+    await deadLetter(where, give, error, status, ms, o);
+  }
 }
 
 async function deadLetter(where: string, messages: Message<DeliveryMessage>[], error: string, status: number, ms: number, o: DeliveryOptions) {

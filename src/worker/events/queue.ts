@@ -5,6 +5,7 @@
  */
 import type { Env } from "../config";
 import { readSettings, SettingsError } from "../settings";
+import { metricsFor } from "../metrics";
 import { deliverBatch } from "./deliver";
 
 export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
@@ -17,5 +18,10 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
     batch.retryAll({ delaySeconds: 300 });
     return;
   }
-  await deliverBatch(batch, { hooks: settings.WEBHOOKS, maxAttempts: settings.WEBHOOK_MAX_ATTEMPTS, deadLetters: env.EVENTS_DLQ });
+  await deliverBatch(batch, {
+    hooks: settings.WEBHOOKS,
+    maxAttempts: settings.WEBHOOK_MAX_ATTEMPTS,
+    deadLetters: env.EVENTS_DLQ,
+    metrics: metricsFor(env.METRICS),
+  });
 }

@@ -19,11 +19,21 @@ import { type Metrics, noMetrics } from "./index";
 
 export type Labels = Record<string, string | number | undefined>;
 
+/** The parts of Analytics Engine's binding used here (structural, so Node tools can import this file). */
+export interface DataPoint {
+  indexes: string[];
+  blobs: string[];
+  doubles: number[];
+}
+export interface Dataset {
+  writeDataPoint(point: DataPoint): void;
+}
+
 /** The labels that have their own blob column, in column order (blob2 ...). */
 export const LABEL_COLUMNS = ["route", "status", "repository", "kind"] as const;
 
 /** The data point one count becomes (exported for the layout test). */
-export function dataPoint(name: string, value: number, labels: Labels): AnalyticsEngineDataPoint {
+export function dataPoint(name: string, value: number, labels: Labels): DataPoint {
   const cols = LABEL_COLUMNS.map((k) => (labels[k] === undefined ? "" : String(labels[k])));
   const rest = Object.keys(labels)
     .filter((k) => !(LABEL_COLUMNS as readonly string[]).includes(k) && labels[k] !== undefined)
@@ -33,7 +43,7 @@ export function dataPoint(name: string, value: number, labels: Labels): Analytic
   return { indexes: [name], blobs: [name, ...cols, rest], doubles: [value] };
 }
 
-export function analyticsMetrics(dataset: AnalyticsEngineDataset | undefined): Metrics {
+export function analyticsMetrics(dataset: Dataset | undefined): Metrics {
   if (!dataset) return noMetrics;
   return {
     count(name, value = 1, labels = {}) {

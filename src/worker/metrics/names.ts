@@ -21,7 +21,7 @@ export const METRICS = {
   gc_bytes_freed: "gc_bytes_freed",
   /** Failed logins. kind: "basic" (Basic on /v2/) | "token" (token endpoint); status 401 or 429 (refused before hashing). */
   login_failures: "login_failures",
-  /** Webhook POSTs. kind: "delivered" | "retry" | "dead-lettered" | "dropped". */
+  /** Events handed to webhook endpoints, by outcome. kind: "delivered" | "retry" | "dead-lettered" | "dropped". */
   webhook_deliveries: "webhook_deliveries",
 } as const;
 
