@@ -69,12 +69,7 @@ try {
 // ClientHello, so clients that try HTTPS first (skopeo, docker, containerd) would wait 10 s for a
 // handshake timeout on every command. The front closes such connections at once, so they fall back to
 // plain HTTP, and pipes everything else through untouched.
-const internalPort = await freePort();
-const args = [
-  "dev", "--ip", "127.0.0.1", "--port", String(internalPort), "--persist-to", data,
-  "--inspector-port", String(await freePort()), "--show-interactive-dev-session=false", "--log-level", process.env.WHARF_LOG_LEVEL || "info",
-];
-for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
+let internalPort = await freePort();
 
 const TLS_HANDSHAKE = 0x16;
 const front = createServer({ noDelay: true }, (client) => {
@@ -95,10 +90,44 @@ await new Promise((res, rej) => front.once("error", rej).listen(port, "127.0.0.1
 
 console.log(`wharf: serving http://127.0.0.1:${port}/v2/ with state in ${data}`);
 console.log(`wharf: ${authMode}`);
-const child = spawn(join(root, "node_modules", ".bin", "wrangler"), args, {
-  cwd: root,
-  stdio: ["ignore", "inherit", "inherit"],
-  env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-});
+
+// A free port is only free when we looked: another process can take it before wrangler binds it
+// (tests running side by side open many connections). wrangler then exits at once with "Address
+// already in use"; start it again on fresh ports, a few times, before giving up.
+const STARTS = 3;
+let child;
+function startWrangler(attempt) {
+  return (async () => {
+    if (attempt > 1) internalPort = await freePort();
+    const args = [
+      "dev", "--ip", "127.0.0.1", "--port", String(internalPort), "--persist-to", data,
+      "--inspector-port", String(await freePort()), "--show-interactive-dev-session=false", "--log-level", process.env.WHARF_LOG_LEVEL || "info",
+    ];
+    for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
+    child = spawn(join(root, "node_modules", ".bin", "wrangler"), args, {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    });
+    let ready = false;
+    let early = "";
+    const watch = (out) => (chunk) => {
+      out.write(chunk);
+      if (ready) return;
+      early = (early + chunk).slice(-65536);
+      if (/Ready on /.test(early)) ready = true;
+    };
+    child.stdout.on("data", watch(process.stdout));
+    child.stderr.on("data", watch(process.stderr));
+    child.on("exit", (code, signal) => {
+      if (!ready && attempt < STARTS && /Address already in use/.test(early)) {
+        console.error(`wharf: port taken before wrangler could bind it; starting again (${attempt + 1}/${STARTS})`);
+        startWrangler(attempt + 1);
+        return;
+      }
+      process.exit(code ?? (signal ? 1 : 0));
+    });
+  })();
+}
+await startWrangler(1);
 for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => child.kill(sig));
-child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
