@@ -4,7 +4,7 @@ import { handleQueue } from "./events/queue";
 import { buildRouter } from "./router";
 
 export { UploadSession } from "./upload/session";
-export { RateWindow } from "./limits/rate-window";
+export { RateWindow } from "./limits";
 
 const router = buildRouter();
 

@@ -8,8 +8,7 @@ import type { Env } from "./config";
 import { type EventRequest, eventSink } from "./events";
 import { type Metrics, METRICS, metricsFor } from "./metrics";
 import type { Principal } from "./auth/authenticate";
-import { loginGuard } from "./limits/logins";
-import { chargeCiToken } from "./limits/requests";
+import { chargeCiToken, loginGuard } from "./limits";
 import { RequestLog } from "./http/request-log";
 import { readSettings, SettingsError } from "./settings";
 import { errorResponse, RegistryError } from "./errors";
@@ -90,9 +89,11 @@ type LoggedRequest = RoutedRequest & { log: RequestLog; metrics: Metrics };
 /**
  * The request pipeline, in order: request id and log line → settings (validated once; a broken
  * setting is answered and logged naming it) → route parameters checked against the grammar →
- * authenticate → authorize → handler → keep-private (credentials-only responses are not publicly
- * cacheable) → the group's finishing headers. An error at any step is rendered by the route's group
- * after the unread request body is drained.
+ * authenticate (failed logins limited per address, src/worker/limits/) → the CI token's request
+ * budget → authorize → handler (events and counters on the context) → keep-private (credentials-only
+ * responses are not publicly cacheable) → the group's finishing headers → log line and request
+ * counters. An error at any step is rendered by the route's group after the unread request body is
+ * drained.
  */
 export function buildRouter() {
   const router = Router<RoutedRequest, [Env, ExecutionContext]>();
