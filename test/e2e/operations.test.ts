@@ -99,7 +99,11 @@ describe("webhooks", () => {
       actor: { name: "deployer" },
     });
     expect(push!.request.useragent).toMatch(/skopeo|containers/i);
-    expect(wharf.log()).toMatch(/"job":"webhook".*"outcome":"delivered"/);
+    // The consumer logs the delivery once the receiver's answer is back, a moment after the receiver saw it.
+    const delivered = /"job":"webhook".*"outcome":"delivered"/;
+    const logDeadline = Date.now() + 10_000;
+    while (!delivered.test(wharf.log()) && Date.now() < logDeadline) await new Promise((r) => setTimeout(r, 100));
+    expect(wharf.log()).toMatch(delivered);
   });
 });
 
