@@ -10,6 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { importTs } from "./lib/import-ts.mjs";
+import { firstBytes } from "./lib/front.mjs";
 import { freePort } from "./lib/net.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -65,16 +66,20 @@ try {
   process.exit(1);
 }
 
-// wrangler listens on an internal port; the front below owns PORT. workerd never answers a TLS
-// ClientHello, so clients that try HTTPS first (skopeo, docker, containerd) would wait 10 s for a
-// handshake timeout on every command. The front closes such connections at once, so they fall back to
-// plain HTTP, and pipes everything else through untouched.
+// wrangler listens on an internal port; the front below owns PORT and pipes connections through
+// untouched, after looking at their first bytes (firstBytes below):
+// - a TLS ClientHello (clients that try HTTPS first: docker, skopeo, containerd, crane, podman) is
+//   answered as Go's HTTP server answers it, "HTTP/1.0 400 Bad Request", then closed. Go clients turn
+//   that into "server gave HTTP response to HTTPS client" and fall back to plain HTTP at once (docker
+//   only falls back on that error; a dropped connection is EOF, and workerd never answers TLS at all);
+// - an absolute-form request target ("PUT http://host:port/v2/... HTTP/1.1", what clients send to a
+//   proxy) is answered 400 and closed: workerd answers it with a plain-text 500. Rewriting it to origin
+//   form would fix only the first request of a connection (the front does not parse HTTP, and workerd
+//   keeps connections open despite "Connection: close"), so later requests on it would still get a 500.
 let internalPort = await freePort();
 
-const TLS_HANDSHAKE = 0x16;
 const front = createServer({ noDelay: true }, (client) => {
-  client.once("data", (first) => {
-    if (first[0] === TLS_HANDSHAKE) return client.destroy();
+  firstBytes(client, (first) => {
     const upstream = connect({ host: "127.0.0.1", port: internalPort, noDelay: true });
     upstream.write(first);
     client.pipe(upstream).pipe(client);

@@ -3,6 +3,7 @@
  * compressed on the fly). `crypto.subtle` cannot hash incrementally, so the implementation is picked by
  * runtime: Workers' `crypto.DigestStream`, or one passed in (the Node entry point passes node:crypto's).
  */
+import { toHex } from "../oci/encoding";
 
 export interface IncrementalHash {
   update(data: Uint8Array): void;
@@ -16,7 +17,6 @@ interface DigestStreamCtor {
   new (algorithm: string): WritableStream<Uint8Array> & { digest: Promise<ArrayBuffer> };
 }
 
-const toHex = (buf: ArrayBuffer) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
 
 /** Workers' native DigestStream, when this runtime has one. */
 export function digestStreamHash(): HashFactory | null {

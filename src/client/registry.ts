@@ -5,16 +5,14 @@
 import { CATALOG_SCOPE, repositoryScope } from "./auth";
 import { errorFromResponse, RegistryClientError } from "./errors";
 import { digestStreamHash, type HashFactory, sha256Of } from "./hash";
+import type { Descriptor } from "../oci/descriptor";
+import { baseMediaType, MANIFEST_ACCEPT_TYPES } from "../oci/media-types";
 import { registryBaseUrl } from "./reference";
 import { Transport, type TransportOptions } from "./transport";
 
-export const MANIFEST_ACCEPT = [
-  "application/vnd.oci.image.index.v1+json",
-  "application/vnd.oci.image.manifest.v1+json",
-  "application/vnd.docker.distribution.manifest.list.v2+json",
-  "application/vnd.docker.distribution.manifest.v2+json",
-  "application/vnd.oci.artifact.manifest.v1+json",
-].join(", ");
+export type { Descriptor, Platform } from "../oci/descriptor";
+
+export const MANIFEST_ACCEPT = MANIFEST_ACCEPT_TYPES.join(", ");
 
 export interface ClientOptions extends TransportOptions {
   /** Plain HTTP for a non-loopback host. */
@@ -25,33 +23,10 @@ export interface ClientOptions extends TransportOptions {
   createHash?: HashFactory;
 }
 
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  annotations?: Record<string, string>;
-  artifactType?: string;
-  platform?: Platform;
-  urls?: string[];
-}
-
-export interface Platform {
-  os: string;
-  architecture: string;
-  variant?: string;
-  "os.version"?: string;
-}
-
 export interface FetchedManifest {
   bytes: Uint8Array;
   mediaType: string;
   digest: string;
-}
-
-export interface ManifestInfo {
-  mediaType: string;
-  digest: string;
-  size: number;
 }
 
 export const pullScope = (repo: string) => [repositoryScope(repo, ["pull"])];
@@ -82,7 +57,7 @@ export class RegistryClient {
   // ---- manifests --------------------------------------------------------------------------------
 
   /** HEAD a manifest: its digest, media type and size, or null when it does not exist. */
-  async headManifest(repo: string, reference: string): Promise<ManifestInfo | null> {
+  async headManifest(repo: string, reference: string): Promise<Descriptor | null> {
     const res = await this.transport.request({
       method: "HEAD", url: `/v2/${repo}/manifests/${enc(reference)}`, headers: { Accept: MANIFEST_ACCEPT },
       scopes: pullScope(repo), idempotent: true,
@@ -90,7 +65,7 @@ export class RegistryClient {
     if (res.status === 404) return null;
     if (res.status !== 200) throw await errorFromResponse(res, `manifest ${repo}:${reference}`);
     return {
-      mediaType: baseType(res.headers.get("Content-Type")),
+      mediaType: baseMediaType(res.headers.get("Content-Type")),
       digest: res.headers.get("Docker-Content-Digest") ?? "",
       size: Number(res.headers.get("Content-Length") ?? 0),
     };
@@ -107,7 +82,7 @@ export class RegistryClient {
     if (reference.startsWith("sha256:") && digest !== reference) {
       throw new Error(`manifest ${repo}@${reference}: content has digest ${digest}`);
     }
-    return { bytes, digest, mediaType: baseType(res.headers.get("Content-Type")) || mediaTypeOf(bytes) };
+    return { bytes, digest, mediaType: baseMediaType(res.headers.get("Content-Type")) || mediaTypeOf(bytes) };
   }
 
   /** PUT a manifest under a tag or its digest; returns the digest the registry computed. */
@@ -237,10 +212,6 @@ export function nextLink(header: string | null): string | null {
     if (m && /rel="?next"?/.test(m[2])) return m[1];
   }
   return null;
-}
-
-function baseType(contentType: string | null): string {
-  return (contentType ?? "").split(";")[0].trim();
 }
 
 function mediaTypeOf(bytes: Uint8Array): string {

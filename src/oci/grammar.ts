@@ -1,8 +1,10 @@
 /**
- * The spec's grammar for repository names, tags and digests, and the parsed forms the rest of Wharf uses.
- * Parsing throws RegistryError with the code the spec asks for; callers receive only valid values.
+ * The spec's grammar for repository names, tags and digests, spelled once for the Worker, the client,
+ * the archives and the CLI, and the parsed forms they use. Parsing throws OciFormatError naming the rule
+ * (the Worker answers NAME_INVALID, TAG_INVALID or DIGEST_INVALID); callers receive only valid values.
  */
-import { RegistryError } from "../worker/errors";
+import { toHex } from "./encoding";
+import { OciFormatError } from "./errors";
 
 const NAME_COMPONENT = "[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*";
 const NAME_RE = new RegExp(`^${NAME_COMPONENT}(?:/${NAME_COMPONENT})*$`);
@@ -29,27 +31,36 @@ export function isValidName(name: string): boolean {
   return name.length <= MAX_NAME_LENGTH && NAME_RE.test(name);
 }
 
+export function isValidTag(tag: string): boolean {
+  return TAG_RE.test(tag);
+}
+
+/** "algorithm:encoded" by the spec's general digest grammar, whether or not the algorithm is supported. */
+export function isWellFormedDigest(s: string): boolean {
+  return DIGEST_RE.test(s);
+}
+
 export function parseName(name: string): string {
-  if (!isValidName(name)) throw new RegistryError("NAME_INVALID", `invalid repository name: ${truncate(name)}`);
+  if (!isValidName(name)) throw new OciFormatError("name", `invalid repository name: ${truncate(name)}`);
   return name;
 }
 
 export function parseTag(tag: string): string {
-  if (!TAG_RE.test(tag)) throw new RegistryError("TAG_INVALID", `invalid tag: ${truncate(tag)}`);
+  if (!isValidTag(tag)) throw new OciFormatError("tag", `invalid tag: ${truncate(tag)}`);
   return tag;
 }
 
-/** Parse "algorithm:encoded"; sha256 and sha512 are supported, any other well-formed algorithm is UNSUPPORTED. */
+/** Parse "algorithm:encoded"; sha256 and sha512 are supported, any other algorithm is refused. */
 export function parseDigest(s: string): Digest {
-  if (!DIGEST_RE.test(s)) throw new RegistryError("DIGEST_INVALID", `invalid digest: ${truncate(s)}`);
+  if (!DIGEST_RE.test(s)) throw new OciFormatError("digest", `invalid digest: ${truncate(s)}`);
   const i = s.indexOf(":");
   const algorithm = s.slice(0, i);
   const hex = s.slice(i + 1);
   if (algorithm !== "sha256" && algorithm !== "sha512") {
-    throw new RegistryError("DIGEST_INVALID", `unsupported digest algorithm: ${truncate(algorithm)}`);
+    throw new OciFormatError("digest", `unsupported digest algorithm: ${truncate(algorithm)}`);
   }
   if (hex.length !== HEX_LENGTH[algorithm] || !/^[0-9a-f]+$/.test(hex)) {
-    throw new RegistryError("DIGEST_INVALID", `invalid ${algorithm} digest: ${truncate(s)}`);
+    throw new OciFormatError("digest", `invalid ${algorithm} digest: ${truncate(s)}`);
   }
   return makeDigest(algorithm, hex);
 }
@@ -58,10 +69,10 @@ export function isDigest(s: string): boolean {
   return s.includes(":");
 }
 
-/** A manifest reference: a tag or a digest. */
-export type Reference = { tag: string; digest?: undefined } | { digest: Digest; tag?: undefined };
+/** What follows /manifests/ in a URL: a tag or a digest. */
+export type ManifestReference = { tag: string; digest?: undefined } | { digest: Digest; tag?: undefined };
 
-export function parseReference(ref: string): Reference {
+export function parseManifestReference(ref: string): ManifestReference {
   return isDigest(ref) ? { digest: parseDigest(ref) } : { tag: parseTag(ref) };
 }
 
@@ -72,13 +83,6 @@ export function digestFromBytes(algorithm: DigestAlgorithm, hash: ArrayBuffer): 
 export async function digestOf(bytes: ArrayBuffer | Uint8Array, algorithm: DigestAlgorithm = "sha256"): Promise<Digest> {
   const name = algorithm === "sha256" ? "SHA-256" : "SHA-512";
   return digestFromBytes(algorithm, await crypto.subtle.digest(name, bytes as BufferSource));
-}
-
-export function toHex(buf: ArrayBuffer | Uint8Array): string {
-  const b = buf instanceof Uint8Array ? buf : new Uint8Array(buf);
-  let s = "";
-  for (let i = 0; i < b.length; i++) s += b[i].toString(16).padStart(2, "0");
-  return s;
 }
 
 function truncate(s: string): string {

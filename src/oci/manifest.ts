@@ -2,16 +2,27 @@
  * What Wharf needs to know about a pushed manifest, read from its JSON: its media type, the blobs and
  * child manifests it references (which must exist in the repository), its subject, and the artifact
  * type and annotations that go into a referrers descriptor. Any media type round-trips; the known image
- * and index types are checked more strictly. No HTTP here.
+ * and index types are checked more strictly. Throws OciFormatError("manifest"); no HTTP here.
  */
-import { RegistryError } from "../worker/errors";
+import { OciFormatError } from "./errors";
 import { type Digest, parseDigest } from "./grammar";
 import { FOREIGN_LAYER_TYPES, IMAGE_MANIFEST_TYPES, INDEX_TYPES, MediaTypes } from "./media-types";
+
+/** A descriptor whose target must exist in the repository, with the size it declares and where it sits. */
+export interface ContentReference {
+  kind: "blob" | "manifest";
+  digest: Digest;
+  size: number;
+  /** JSON path of the descriptor in the manifest, e.g. "layers[3]". */
+  where: string;
+}
 
 export interface ManifestFacts {
   mediaType: string;
   blobs: Digest[];
   manifests: Digest[];
+  /** Every descriptor of `blobs` and `manifests`, in document order (duplicates included). */
+  references: ContentReference[];
   subject?: Digest;
   artifactType?: string;
   annotations?: Record<string, string>;
@@ -20,7 +31,7 @@ export interface ManifestFacts {
 type Json = Record<string, unknown>;
 
 function invalid(message: string): never {
-  throw new RegistryError("MANIFEST_INVALID", message);
+  throw new OciFormatError("manifest", message);
 }
 
 function isObject(v: unknown): v is Json {
@@ -30,6 +41,8 @@ function isObject(v: unknown): v is Json {
 interface ParsedDescriptor {
   mediaType: string;
   digest: Digest;
+  size: number;
+  where: string;
   foreign: boolean;
 }
 
@@ -44,7 +57,7 @@ function descriptor(v: unknown, where: string): ParsedDescriptor {
   } catch {
     invalid(`${where}: invalid digest ${v.digest}`);
   }
-  return { mediaType: v.mediaType, digest, foreign: FOREIGN_LAYER_TYPES.has(v.mediaType) || Array.isArray(v.urls) };
+  return { mediaType: v.mediaType, digest, size: v.size, where, foreign: FOREIGN_LAYER_TYPES.has(v.mediaType) || Array.isArray(v.urls) };
 }
 
 function descriptors(v: unknown, where: string): ParsedDescriptor[] {
@@ -82,21 +95,25 @@ export function parseManifest(bytes: Uint8Array, contentType: string): ManifestF
   const known = IMAGE_MANIFEST_TYPES.has(mediaType) || INDEX_TYPES.has(mediaType);
   if (known && doc.schemaVersion !== 2) invalid("schemaVersion must be 2");
 
-  const facts: ManifestFacts = { mediaType, blobs: [], manifests: [] };
+  const facts: ManifestFacts = { mediaType, blobs: [], manifests: [], references: [] };
+  const refer = (kind: ContentReference["kind"], d: ParsedDescriptor) => {
+    (kind === "blob" ? facts.blobs : facts.manifests).push(d.digest);
+    facts.references.push({ kind, digest: d.digest, size: d.size, where: d.where });
+  };
 
   const isIndex = INDEX_TYPES.has(mediaType) || (!known && "manifests" in doc);
   const isImage = IMAGE_MANIFEST_TYPES.has(mediaType) || (!known && ("config" in doc || "layers" in doc));
   if (isIndex) {
-    facts.manifests = descriptors(doc.manifests, "manifests").map((d) => d.digest);
+    for (const child of descriptors(doc.manifests, "manifests")) refer("manifest", child);
   }
   if (isImage) {
     if (IMAGE_MANIFEST_TYPES.has(mediaType) || "config" in doc) {
       const config = descriptor(doc.config, "config");
-      facts.blobs.push(config.digest);
+      refer("blob", config);
       facts.artifactType = config.mediaType;
     }
     if (IMAGE_MANIFEST_TYPES.has(mediaType) || "layers" in doc) {
-      for (const layer of descriptors(doc.layers ?? [], "layers")) if (!layer.foreign) facts.blobs.push(layer.digest);
+      for (const layer of descriptors(doc.layers ?? [], "layers")) if (!layer.foreign) refer("blob", layer);
     }
   }
   if (typeof doc.artifactType === "string") facts.artifactType = doc.artifactType;

@@ -8,6 +8,8 @@ import type { SettingName } from "./settings";
 export interface Bindings {
   BUCKET: R2Bucket;
   UPLOADS: DurableObjectNamespace<import("./upload/session").UploadSession>;
+  /** One object per repository name: serialises its tag and manifest mutations (src/worker/repository/). */
+  REPOSITORIES: DurableObjectNamespace<import("./repository/object").Repository>;
   /** Failed-login and CI-token counters (src/worker/limits/). Without it nothing is limited. */
   LIMITER?: DurableObjectNamespace<import("./limits/rate-window").RateWindow>;
   /** Registry events for WEBHOOKS, and where undeliverable ones go (src/worker/events/). */

@@ -1,11 +1,16 @@
 /**
  * Every OCI error code Wharf can answer with, declared once with its HTTP status
- * (the pattern of distribution's registry/api/errcode/register.go).
+ * (the pattern of distribution's registry/api/errcode/register.go), and the one table that maps the
+ * domain errors of storage, upload sessions and signing (domain-errors.ts), and the grammar's format
+ * errors, onto them.
  *
- * Handlers and storage throw `RegistryError`; exactly one place (`errorResponse`, used by the router's
- * catch) turns an error into the OCI JSON envelope. Anything that is not a RegistryError is a bug in
- * Wharf or a dependency that is down, and becomes 500 UNKNOWN / 503 UNAVAILABLE.
+ * Handlers throw `RegistryError`; storage and the upload session throw `DomainError`; the shared OCI
+ * grammar (src/oci) throws `OciFormatError`. Exactly one place
+ * (`errorResponse`, used by the router's route groups) turns either into the OCI JSON envelope.
+ * Anything else is a bug in Wharf or a dependency that is down, and becomes 500 UNKNOWN.
  */
+import { OciFormatError, type OciRule } from "../oci/errors";
+import { DomainError, type DomainErrorKind } from "./domain-errors";
 
 export const ErrorCodes = {
   BLOB_UNKNOWN: { status: 404, message: "blob unknown to registry" },
@@ -41,6 +46,32 @@ const wireCode: Partial<Record<ErrorCode, string>> = {
   NOT_FOUND: "NOT_FOUND",
 };
 
+/** The OCI code each domain error is answered with. */
+const DOMAIN_CODES: Record<DomainErrorKind, ErrorCode> = {
+  BLOB_UNKNOWN: "BLOB_UNKNOWN",
+  DIGEST_MISMATCH: "DIGEST_INVALID",
+  UPLOAD_UNKNOWN: "BLOB_UPLOAD_UNKNOWN",
+  CHUNK_OUT_OF_ORDER: "RANGE_INVALID",
+  CHUNK_INCOMPLETE: "BLOB_UPLOAD_INVALID",
+  CHUNK_NOT_STORED: "UNAVAILABLE",
+  UPLOAD_INCOMPLETE: "BLOB_UPLOAD_INVALID",
+  MANIFEST_UNKNOWN: "MANIFEST_UNKNOWN",
+  SIGNATURE_INVALID: "DENIED",
+};
+
+/** The OCI code a value that breaks the grammar is answered with. */
+const FORMAT_CODES: Record<OciRule, ErrorCode> = {
+  name: "NAME_INVALID",
+  tag: "TAG_INVALID",
+  digest: "DIGEST_INVALID",
+  manifest: "MANIFEST_INVALID",
+};
+
+/** The registry error a domain error is answered with; `headers` are the handler's (Range ...). */
+export function fromDomain(err: DomainError, headers: Record<string, string> = {}): RegistryError {
+  return new RegistryError(DOMAIN_CODES[err.kind], err.message, err.detail, headers);
+}
+
 export class RegistryError extends Error {
   readonly code: ErrorCode;
   readonly detail: unknown;
@@ -58,31 +89,23 @@ export class RegistryError extends Error {
   get status(): number {
     return ErrorCodes[this.code].status;
   }
-
-  /** Plain form that crosses a Durable Object RPC boundary unchanged. */
-  toWire(): WireError {
-    return { code: this.code, message: this.message, detail: this.detail, headers: this.headers };
-  }
-
-  static fromWire(w: WireError): RegistryError {
-    return new RegistryError(w.code, w.message, w.detail, w.headers);
-  }
 }
 
-export interface WireError {
-  code: ErrorCode;
-  message: string;
-  detail?: unknown;
-  headers?: Record<string, string>;
+/** The registry error an error thrown anywhere is answered with; null for a bug or an outage (500). */
+export function asRegistryError(err: unknown): RegistryError | null {
+  if (err instanceof RegistryError) return err;
+  if (err instanceof DomainError) return fromDomain(err);
+  if (err instanceof OciFormatError) return new RegistryError(FORMAT_CODES[err.what], err.message);
+  return null;
 }
 
-/** The one place an error becomes an HTTP response. */
+/** The one place an error becomes an HTTP response (the OCI JSON envelope). */
 export function errorResponse(err: unknown, method = "GET"): Response {
-  const e =
-    err instanceof RegistryError
-      ? err
-      : new RegistryError("UNKNOWN", "internal error", undefined);
-  if (!(err instanceof RegistryError)) console.error("unhandled error", err);
+  let e = asRegistryError(err);
+  if (!e) {
+    console.error("unhandled error", err);
+    e = new RegistryError("UNKNOWN", "internal error");
+  }
   const body = JSON.stringify({
     errors: [{ code: wireCode[e.code] ?? e.code, message: e.message, detail: e.detail ?? null }],
   });

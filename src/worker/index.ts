@@ -5,6 +5,7 @@ import { buildRouter } from "./router";
 
 export { UploadSession } from "./upload/session";
 export { RateWindow } from "./limits";
+export { Repository } from "./repository/object";
 
 const router = buildRouter();
 

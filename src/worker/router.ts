@@ -15,6 +15,7 @@ import { errorResponse, RegistryError } from "./errors";
 import { parseName } from "../oci/grammar";
 import { authorize, identify, keepPrivate } from "./http/access";
 import { type Action, API_VERSION_HEADER, type Handler, type RequestContext } from "./http/context";
+import { decodeParams } from "./http/params";
 import { ping } from "./http/handlers/base";
 import { issueToken, issueTokenOAuth } from "./http/handlers/token";
 import { deleteBlob, getBlob, getSignedBlob, headBlob } from "./http/handlers/blobs";
@@ -24,6 +25,7 @@ import { listReferrers } from "./http/handlers/referrers";
 import { listTags } from "./http/handlers/tags";
 import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from "./http/handlers/uploads";
 import { SIGNED_BLOB_PREFIX } from "./signing/blob-url";
+import { Repositories } from "./repository/client";
 import { openStorage } from "./storage/registry";
 import { UploadSessions } from "./upload/sessions";
 
@@ -107,14 +109,15 @@ export function buildRouter() {
     }
   }
 
-  /** No route matched: 405 with Allow when the path exists for other methods, else 404. */
+  /** No route matched: 405 with Allow when the path exists for other methods, else 404 NAME_UNKNOWN. */
   function unrouted(request: Request): never {
     const path = new URL(request.url).pathname;
     const allowed = [...new Set(router.routes.filter(([, regex]) => regex.test(path)).map(([method]) => method))];
     if (allowed.length) {
       throw new RegistryError("UNSUPPORTED", `${request.method} is not supported here`, undefined, { Allow: allowed.join(", ") });
     }
-    throw new RegistryError("NOT_FOUND", `no route for ${request.method} ${path}`);
+    // No endpoint here: 404 with a code from the spec's table (docs/decisions.md, "unknown route").
+    throw new RegistryError("NAME_UNKNOWN", `no route for ${request.method} ${path}`);
   }
 
   return {
@@ -199,7 +202,7 @@ async function run(
   handler: Handler,
 ): Promise<Response> {
   const settings = readSettings(env);
-  const params = Object.fromEntries(Object.entries(request.params).map(([k, v]) => [k, decodeURIComponent(v)]));
+  const params = decodeParams(request.params);
   const name = params.name !== undefined ? parseName(params.name) : "";
   const log = request.log;
   log.set({ route: (request as { route?: string }).route, repository: name || undefined });
@@ -229,6 +232,7 @@ async function run(
     requestId: log.requestId,
     caller,
     storage: openStorage(env.BUCKET),
+    repositories: new Repositories(env.REPOSITORIES),
     sessions: new UploadSessions(env.UPLOADS, settings),
     name,
     params,

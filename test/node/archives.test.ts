@@ -8,7 +8,8 @@ import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DockerArchiveWriter, readDockerManifest } from "../../src/node/archive/docker-archive";
 import { openFileSource, sniffCompression } from "../../src/node/archive/files";
-import { choosePlatform, MT } from "../../src/node/archive/oci";
+import { choosePlatform } from "../../src/node/archive/oci";
+import { MediaTypes } from "../../src/oci/media-types";
 import { createOciDirWriter, createOciTarWriter, readOciIndex } from "../../src/node/archive/oci-layout";
 
 let dir: string;
@@ -92,7 +93,7 @@ describe("docker save archives", () => {
       repoTags: ["127.0.0.1:5000/demo/app:v1"],
       config,
       configDigest: sha(config),
-      layers: gz.map((g) => ({ descriptor: { mediaType: MT.ociLayerGzip, digest: sha(g), size: g.length }, open: async () => chunks(g) })),
+      layers: gz.map((g) => ({ descriptor: { mediaType: MediaTypes.ociLayerGzip, digest: sha(g), size: g.length }, open: async () => chunks(g) })),
       onBytes: (_i, n) => progress.push(n),
     });
     await w.finish();
@@ -120,7 +121,7 @@ describe("docker save archives", () => {
     const w = await DockerArchiveWriter.create(join(dir, "mismatch.tar"));
     await expect(w.addImage({
       repoTags: [], config, configDigest: sha(config),
-      layers: [{ descriptor: { mediaType: MT.dockerLayerGzip, digest: sha(g), size: g.length }, open: async () => chunks(g) }],
+      layers: [{ descriptor: { mediaType: MediaTypes.dockerLayerGzip, digest: sha(g), size: g.length }, open: async () => chunks(g) }],
     })).rejects.toThrow(/does not match config diff_id/);
     await w.abort();
   });
@@ -128,9 +129,9 @@ describe("docker save archives", () => {
 
 describe("OCI layouts", () => {
   const blob = Buffer.from("x".repeat(4096));
-  const desc = { mediaType: MT.ociLayer, digest: sha(blob), size: blob.length };
-  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT.ociManifest, config: desc, layers: [desc] }));
-  const mdesc = { mediaType: MT.ociManifest, digest: sha(manifest), size: manifest.length, annotations: { "org.opencontainers.image.ref.name": "v1" } };
+  const desc = { mediaType: MediaTypes.ociLayer, digest: sha(blob), size: blob.length };
+  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: desc, layers: [desc] }));
+  const mdesc = { mediaType: MediaTypes.ociManifest, digest: sha(manifest), size: manifest.length, annotations: { "org.opencontainers.image.ref.name": "v1" } };
 
   for (const kind of ["dir", "tar"] as const) {
     it(`writes a layout as a ${kind} that the reader opens, verifying every blob`, async () => {

@@ -4,17 +4,17 @@ import { parseSize } from "../../src/node/cli/args";
 import { normalizeHostKey } from "../../src/node/cli/credentials";
 import { jsonRenderer } from "../../src/node/cli/progress";
 import { parseChallenge } from "../../src/client/auth";
-import { parseReference, registryBaseUrl } from "../../src/client/reference";
+import { parseImageReference, registryBaseUrl } from "../../src/client/reference";
 import { nextLink } from "../../src/client/registry";
 import { clampChunkSize, offsetOf } from "../../src/client/upload";
 
 describe("references", () => {
   it("parses host, repository, tag and digest", () => {
-    expect(parseReference("127.0.0.1:8787/a/b:v1")).toEqual({ host: "127.0.0.1:8787", repository: "a/b", tag: "v1", digest: undefined });
-    expect(parseReference(`localhost/x@sha256:${"a".repeat(64)}`)).toMatchObject({ host: "localhost", repository: "x", digest: `sha256:${"a".repeat(64)}` });
-    expect(parseReference("reg.example.com/x")).toMatchObject({ tag: undefined });
-    expect(() => parseReference("ubuntu:22.04")).toThrow(/registry host/);
-    expect(() => parseReference("reg.example.com/Upper:x")).toThrow(/bad repository name/);
+    expect(parseImageReference("127.0.0.1:8787/a/b:v1")).toEqual({ host: "127.0.0.1:8787", repository: "a/b", tag: "v1", digest: undefined });
+    expect(parseImageReference(`localhost/x@sha256:${"a".repeat(64)}`)).toMatchObject({ host: "localhost", repository: "x", digest: `sha256:${"a".repeat(64)}` });
+    expect(parseImageReference("reg.example.com/x")).toMatchObject({ tag: undefined });
+    expect(() => parseImageReference("ubuntu:22.04")).toThrow(/registry host/);
+    expect(() => parseImageReference("reg.example.com/Upper:x")).toThrow(/bad repository name/);
   });
 
   it("uses plain HTTP for loopback and --insecure, HTTPS otherwise", () => {

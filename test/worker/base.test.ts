@@ -11,7 +11,7 @@ describe("GET /v2/", () => {
   it("unknown routes get a JSON 404, not a 500", async () => {
     const res = await req("GET", "/nope");
     expect(res.headers.get("Content-Type")).toBe("application/json");
-    await expectError(res, 404, "NOT_FOUND");
+    await expectError(res, 404, "NAME_UNKNOWN");
   });
 
   it("a known path with an unsupported method is 405 UNSUPPORTED with Allow", async () => {

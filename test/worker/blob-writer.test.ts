@@ -3,7 +3,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { type Digest, parseDigest } from "../../src/oci/grammar";
-import { RegistryError } from "../../src/worker/errors";
+import { DomainError } from "../../src/worker/domain-errors";
 import type { BlobDraft } from "../../src/worker/storage/blob-writer";
 import { BlobStore } from "../../src/worker/storage/blobs";
 import { paths } from "../../src/worker/storage/paths";
@@ -31,13 +31,13 @@ async function* chunksOf(parts: Uint8Array[]): AsyncGenerator<Uint8Array> {
   for (const p of parts) yield p;
 }
 
-async function rejectsWithDigestInvalid(p: Promise<unknown>): Promise<void> {
+async function rejectsWithMismatch(p: Promise<unknown>): Promise<void> {
   const err = await p.then(
     () => null,
     (e: unknown) => e,
   );
-  expect(err).toBeInstanceOf(RegistryError);
-  expect((err as RegistryError).code).toBe("DIGEST_INVALID");
+  expect(err).toBeInstanceOf(DomainError);
+  expect((err as DomainError).kind).toBe("DIGEST_MISMATCH");
 }
 
 describe("write, then commit", () => {
@@ -79,7 +79,7 @@ describe("a digest mismatch stores nothing readable", () => {
     const w = store().writer(PART);
     await w.write(data);
     const { dataKey, uploadId } = w.draft;
-    await rejectsWithDigestInvalid(w.commit("bw/d", claimed));
+    await rejectsWithMismatch(w.commit("bw/d", claimed));
     expect(await env.BUCKET.head(paths.blobIndex(claimed))).toBeNull();
     expect(await env.BUCKET.head(dataKey)).toBeNull();
     expect((await dataKeys()).filter((k) => !before.has(k))).toEqual([]);
@@ -93,7 +93,7 @@ describe("a digest mismatch stores nothing readable", () => {
     // What a Durable Object would save, through a structured copy, and later resume without the hasher.
     const draft = structuredClone(w.draft) as BlobDraft;
     const resumed = store().resumeWriter(draft, { size: data.length, hasher: null });
-    await rejectsWithDigestInvalid(resumed.commit("bw/e", await digestOf(noise(5)), data.subarray(PART)));
+    await rejectsWithMismatch(resumed.commit("bw/e", await digestOf(noise(5)), data.subarray(PART)));
     expect(await env.BUCKET.head(draft.dataKey)).toBeNull();
   });
 
@@ -111,7 +111,7 @@ describe("a digest mismatch stores nothing readable", () => {
     const data = noise(3000);
     const w = store().writer(PART);
     await w.write(data);
-    await rejectsWithDigestInvalid(w.commit("bw/g", await digestOf(noise(3000), "SHA-512")));
+    await rejectsWithMismatch(w.commit("bw/g", await digestOf(noise(3000), "SHA-512")));
     const ok = store().writer(PART);
     await ok.write(data);
     const info = await ok.commit("bw/g", await digestOf(data, "SHA-512"));

@@ -4,7 +4,7 @@ import worker from "../../src/worker/index";
 import type { Env } from "../../src/worker/config";
 import type { DeliveryMessage } from "../../src/worker/events/sink";
 import type { EnvelopeEvent } from "../../src/worker/events/envelope";
-import { toHex } from "../../src/oci/grammar";
+import { toHex } from "../../src/oci/encoding";
 
 export const RECEIVER = env.TEST_RECEIVER!;
 export const SECRET = "test-webhook-secret-0123456789";

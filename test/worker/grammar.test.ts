@@ -1,14 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { RegistryError } from "../../src/worker/errors";
-import { isValidName, parseDigest, parseReference, parseTag } from "../../src/oci/grammar";
+import { OciFormatError } from "../../src/oci/errors";
+import { isValidName, parseDigest, parseManifestReference, parseTag } from "../../src/oci/grammar";
+import { asRegistryError } from "../../src/worker/errors";
 
 const HEX64 = "a".repeat(64);
 
+/** The OCI code the Worker answers the grammar's error with (the grammar itself knows no HTTP). */
 function codeOf(fn: () => unknown): string | undefined {
   try {
     fn();
   } catch (e) {
-    return (e as RegistryError).code;
+    expect(e).toBeInstanceOf(OciFormatError);
+    return asRegistryError(e)?.code;
   }
   return undefined;
 }
@@ -52,7 +55,7 @@ describe("digests", () => {
     expect(codeOf(() => parseDigest(s))).toBe("DIGEST_INVALID");
   });
   it("a reference with a colon is a digest, else a tag", () => {
-    expect(parseReference(`sha256:${HEX64}`).digest?.hex).toBe(HEX64);
-    expect(parseReference("v1").tag).toBe("v1");
+    expect(parseManifestReference(`sha256:${HEX64}`).digest?.hex).toBe(HEX64);
+    expect(parseManifestReference("v1").tag).toBe("v1");
   });
 });

@@ -55,13 +55,14 @@ export async function pushImage(
   tag: string | undefined,
   extra: Record<string, unknown> = {},
 ): Promise<{ digest: string; body: string; config: string; layer: string }> {
-  const config = await pushBlob(name, JSON.stringify({ architecture: "amd64", os: "linux", tag, extra }));
+  const configBytes = new TextEncoder().encode(JSON.stringify({ architecture: "amd64", os: "linux", tag, extra }));
+  const config = await pushBlob(name, configBytes);
   const layerBytes = randomBytes(1000, tag ? tag.length + 7 : 3);
   const layer = await pushBlob(name, layerBytes);
   const manifest = {
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,
-    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: config, size: 0 },
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: config, size: configBytes.length },
     layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: layer, size: layerBytes.length }],
     ...extra,
   };

@@ -121,6 +121,18 @@ describe("manifest PUT, GET, HEAD", () => {
     await expectError(await req("GET", "/v2/man/e/manifests/sha256:123"), 400, "DIGEST_INVALID");
   });
 
+  it("GET, HEAD and DELETE of a reference that is not a valid tag are 404 MANIFEST_UNKNOWN; PUT stays 400 TAG_INVALID", async () => {
+    await pushImage("man/badref", "v1");
+    for (const ref of [".INVALID_MANIFEST_NAME", "-x", "a".repeat(129)]) {
+      await expectError(await req("GET", `/v2/man/badref/manifests/${ref}`), 404, "MANIFEST_UNKNOWN");
+      const head = await req("HEAD", `/v2/man/badref/manifests/${ref}`);
+      expect(head.status).toBe(404);
+      await expectError(await req("DELETE", `/v2/man/badref/manifests/${ref}`), 404, "MANIFEST_UNKNOWN");
+      await expectError(await put("man/badref", ref, "{}", OCI_INDEX), 400, "TAG_INVALID");
+    }
+    await expectError(await req("GET", "/v2/man/badref/manifests/sha256:123"), 400, "DIGEST_INVALID");
+  });
+
   it("unknown manifests are 404 MANIFEST_UNKNOWN", async () => {
     await expectError(await req("GET", "/v2/man/none/manifests/latest"), 404, "MANIFEST_UNKNOWN");
     await expectError(await req("GET", `/v2/man/none/manifests/${await sha256("x")}`), 404, "MANIFEST_UNKNOWN");

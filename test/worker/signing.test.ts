@@ -40,10 +40,10 @@ describe("signed blob URLs", () => {
     const path = await signBlobPath("k", d, 900, 1000);
     const q = new URL(path, "http://x").searchParams;
     expect(await verifyBlobSignature("k", d, q.get("exp"), q.get("sig"), 1000)).toBe(1700);
-    await expect(verifyBlobSignature("other key", d, q.get("exp"), q.get("sig"), 1000)).rejects.toMatchObject({ code: "DENIED" });
-    await expect(verifyBlobSignature("k", d, q.get("exp"), q.get("sig"), 2700)).rejects.toMatchObject({ code: "DENIED" });
-    await expect(verifyBlobSignature("k", d, "2701", q.get("sig"), 1000)).rejects.toMatchObject({ code: "DENIED" });
-    await expect(verifyBlobSignature("k", d, null, null, 1000)).rejects.toMatchObject({ code: "DENIED" });
+    await expect(verifyBlobSignature("other key", d, q.get("exp"), q.get("sig"), 1000)).rejects.toMatchObject({ kind: "SIGNATURE_INVALID" });
+    await expect(verifyBlobSignature("k", d, q.get("exp"), q.get("sig"), 2700)).rejects.toMatchObject({ kind: "SIGNATURE_INVALID" });
+    await expect(verifyBlobSignature("k", d, "2701", q.get("sig"), 1000)).rejects.toMatchObject({ kind: "SIGNATURE_INVALID" });
+    await expect(verifyBlobSignature("k", d, null, null, 1000)).rejects.toMatchObject({ kind: "SIGNATURE_INVALID" });
   });
 
   it("timingSafeEqual compares whole strings", () => {

@@ -15,7 +15,8 @@ import { createHash } from "node:crypto";
 import { pipeline, Readable, Transform } from "node:stream";
 import { createGunzip } from "node:zlib";
 import type { FileSource } from "./files";
-import { blobPath, CONTAINERD_NAME, type Descriptor, type ImageConfig, isGzipLayer, MT, parseJson, REF_NAME } from "./oci";
+import { blobPath, CONTAINERD_NAME, type Descriptor, type ImageConfig, isGzipLayer, parseJson, REF_NAME } from "./oci";
+import { MediaTypes } from "../../oci/media-types";
 import { TarFileWriter } from "./tar";
 
 export interface DockerArchiveEntry {
@@ -107,13 +108,13 @@ export class DockerArchiveWriter {
         await this.writeLayer(layer.descriptor, await layer.open(), diffId, (n) => img.onBytes?.(i, n));
         this.written.add(diffId);
       }
-      layerDescs.push({ mediaType: MT.ociLayer, digest: diffId, size: this.layerSizes.get(diffId)! });
+      layerDescs.push({ mediaType: MediaTypes.ociLayer, digest: diffId, size: this.layerSizes.get(diffId)! });
       img.onLayer?.(i, "done", layer.descriptor.size);
     }
     const manifest = Buffer.from(JSON.stringify({
       schemaVersion: 2,
-      mediaType: MT.ociManifest,
-      config: { mediaType: MT.ociConfig, digest: img.configDigest, size: img.config.byteLength },
+      mediaType: MediaTypes.ociManifest,
+      config: { mediaType: MediaTypes.ociConfig, digest: img.configDigest, size: img.config.byteLength },
       layers: layerDescs,
     }));
     const manifestDigest = `sha256:${createHash("sha256").update(manifest).digest("hex")}`;
@@ -124,7 +125,7 @@ export class DockerArchiveWriter {
       annotations[CONTAINERD_NAME] = first;
       annotations[REF_NAME] = first.slice(first.lastIndexOf(":") + 1);
     }
-    this.index.push({ mediaType: MT.ociManifest, digest: manifestDigest, size: manifest.byteLength, ...(first ? { annotations } : {}) });
+    this.index.push({ mediaType: MediaTypes.ociManifest, digest: manifestDigest, size: manifest.byteLength, ...(first ? { annotations } : {}) });
     this.manifest.push({ Config: blobPath(img.configDigest), RepoTags: img.repoTags, Layers: layerDescs.map((d) => blobPath(d.digest)) });
     for (const rt of img.repoTags) {
       const colon = rt.lastIndexOf(":");
@@ -159,7 +160,7 @@ export class DockerArchiveWriter {
   }
 
   async finish(): Promise<void> {
-    await this.tar.addBuffer("index.json", JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: this.index }));
+    await this.tar.addBuffer("index.json", JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: this.index }));
     await this.tar.addBuffer("manifest.json", JSON.stringify(this.manifest));
     await this.tar.addBuffer("oci-layout", JSON.stringify({ imageLayoutVersion: "1.0.0" }));
     await this.tar.addBuffer("repositories", JSON.stringify(this.repositories));

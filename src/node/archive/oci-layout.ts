@@ -14,7 +14,8 @@ import { dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { FileSource } from "./files";
 import { HashingPassThrough } from "./docker-archive";
-import { blobPath, type Descriptor, type ImageIndex, MT, parseJson } from "./oci";
+import { blobPath, type Descriptor, type ImageIndex, parseJson, REF_NAME } from "./oci";
+import { MediaTypes } from "../../oci/media-types";
 import { TarFileWriter } from "./tar";
 
 export function isOciLayout(src: FileSource): boolean {
@@ -57,7 +58,7 @@ async function* counting(input: AsyncIterable<Uint8Array>, onBytes?: (n: number)
 }
 
 function mergeIndex(existing: Descriptor[], entries: Descriptor[]): Descriptor[] {
-  const refOf = (d: Descriptor) => d.annotations?.["org.opencontainers.image.ref.name"];
+  const refOf = (d: Descriptor) => d.annotations?.[REF_NAME];
   const newRefs = new Set(entries.map(refOf).filter(Boolean));
   return [...existing.filter((d) => !refOf(d) || !newRefs.has(refOf(d))), ...entries];
 }
@@ -104,7 +105,7 @@ export async function createOciDirWriter(dir: string): Promise<OciLayoutWriter> 
     },
     async finish(entries) {
       await writeFile(join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-      await writeFile(join(dir, "index.json"), JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: mergeIndex(existing, entries) }));
+      await writeFile(join(dir, "index.json"), JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: mergeIndex(existing, entries) }));
     },
     async abort() {},
   };
@@ -165,7 +166,7 @@ export async function createOciTarWriter(path: string): Promise<OciLayoutWriter>
       written.add(desc.digest);
     }),
     finish: (entries) => serial(async () => {
-      await tar.addBuffer("index.json", JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: entries }));
+      await tar.addBuffer("index.json", JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: entries }));
       await tar.close();
     }),
     abort: () => tar.abort(),

@@ -1,57 +1,19 @@
-/** OCI and Docker image JSON shapes, media types, blob paths and platform matching. */
-import type { Descriptor, Platform } from "../../client/registry";
+/**
+ * Archive-side helpers: blob paths in a layout, JSON reading, layer compression and platform matching.
+ * The image shapes and media types themselves are the shared vocabulary in src/oci.
+ */
+import type { Descriptor, ImageIndex, Platform } from "../../oci/descriptor";
+import { isWellFormedDigest } from "../../oci/grammar";
+import { MediaTypes } from "../../oci/media-types";
 
-export type { Descriptor, Platform };
-
-export const MT = {
-  ociManifest: "application/vnd.oci.image.manifest.v1+json",
-  ociIndex: "application/vnd.oci.image.index.v1+json",
-  ociConfig: "application/vnd.oci.image.config.v1+json",
-  ociLayer: "application/vnd.oci.image.layer.v1.tar",
-  ociLayerGzip: "application/vnd.oci.image.layer.v1.tar+gzip",
-  ociLayerZstd: "application/vnd.oci.image.layer.v1.tar+zstd",
-  dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
-  dockerList: "application/vnd.docker.distribution.manifest.list.v2+json",
-  dockerConfig: "application/vnd.docker.container.image.v1+json",
-  dockerLayerGzip: "application/vnd.docker.image.rootfs.diff.tar.gzip",
-  dockerLayer: "application/vnd.docker.image.rootfs.diff.tar",
-} as const;
-
-export const INDEX_TYPES = new Set<string>([MT.ociIndex, MT.dockerList]);
-export const IMAGE_TYPES = new Set<string>([MT.ociManifest, MT.dockerManifest]);
-
-export interface ImageManifest {
-  schemaVersion: 2;
-  mediaType?: string;
-  artifactType?: string;
-  config: Descriptor;
-  layers: Descriptor[];
-  subject?: Descriptor;
-  annotations?: Record<string, string>;
-}
-
-export interface ImageIndex {
-  schemaVersion: 2;
-  mediaType?: string;
-  manifests: Descriptor[];
-  annotations?: Record<string, string>;
-}
-
-export interface ImageConfig {
-  architecture?: string;
-  os?: string;
-  variant?: string;
-  rootfs?: { type: string; diff_ids: string[] };
-  [k: string]: unknown;
-}
-
-export const REF_NAME = "org.opencontainers.image.ref.name";
-export const CONTAINERD_NAME = "io.containerd.image.name";
+export type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from "../../oci/descriptor";
+export { CONTAINERD_NAME, REF_NAME } from "../../oci/descriptor";
+export { INDEX_TYPES } from "../../oci/media-types";
 
 /** "blobs/<alg>/<hex>" */
 export function blobPath(digest: string): string {
   const [alg, hex] = digest.split(":");
-  if (!alg || !hex || !/^[a-z0-9]+$/.test(alg) || !/^[a-f0-9]+$/.test(hex)) throw new Error(`bad digest ${digest}`);
+  if (!isWellFormedDigest(digest) || !/^[a-f0-9]+$/.test(hex)) throw new Error(`bad digest ${digest}`);
   return `blobs/${alg}/${hex}`;
 }
 
@@ -63,17 +25,8 @@ export function parseJson<T>(bytes: Uint8Array, what: string): T {
   }
 }
 
-export function mediaTypeOf(bytes: Uint8Array, fallback = ""): string {
-  try {
-    const m = JSON.parse(Buffer.from(bytes).toString("utf8")) as { mediaType?: string; manifests?: unknown };
-    return m.mediaType ?? (m.manifests ? MT.ociIndex : fallback || MT.ociManifest);
-  } catch {
-    return fallback;
-  }
-}
-
 export function isGzipLayer(mediaType: string): boolean {
-  return mediaType.endsWith("+gzip") || mediaType === MT.dockerLayerGzip || mediaType.endsWith(".tar.gzip");
+  return mediaType.endsWith("+gzip") || mediaType === MediaTypes.dockerLayerGzip || mediaType.endsWith(".tar.gzip");
 }
 
 /** "os/arch[/variant]" → Platform; "all" → null. */

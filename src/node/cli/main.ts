@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { choosePlatform, formatPlatform, type ImageIndex, type ImageManifest, INDEX_TYPES, parseJson } from "../archive/oci";
 import { RegistryClientError } from "../../client/errors";
 import { nodeClient } from "../client";
-import { formatReference, parseHost, parseReference, referenceTarget, ReferenceError } from "../../client/reference";
+import { formatReference, ImageReferenceError, parseHost, parseImageReference, referenceTarget } from "../../client/reference";
 import type { RegistryClient } from "../../client/registry";
 import { copyImage } from "../transfer/copy";
 import { pullImages } from "../transfer/pull";
@@ -108,7 +108,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     const msg = errorMessage(e);
     if (values.json) renderer.error(msg);
     io.err(`wharf: ${msg}\n`);
-    if (e instanceof UsageError || e instanceof ReferenceError) {
+    if (e instanceof UsageError || e instanceof ImageReferenceError) {
       io.err(`run "wharf --help" for usage\n`);
       return 2;
     }
@@ -131,7 +131,7 @@ type Run = (args: string[], v: Values, io: Io, client: (host: string) => Registr
 const COMMANDS: Record<string, Run> = {
   async push(args, v, _io, client, r) {
     need(args, 2, "arguments: wharf push <archive|layout> <host/repo:tag>");
-    const dest = parseReference(args[1]);
+    const dest = parseImageReference(args[1]);
     if (dest.digest) throw new UsageError("push needs a tag, not a digest");
     await pushArchive(client(dest.host), args[0], dest, {
       events: r,
@@ -146,7 +146,7 @@ const COMMANDS: Record<string, Run> = {
   async pull(args, v, _io, client, r) {
     need(args, 2, "arguments: wharf pull <ref>... <out.tar|dir>");
     const out = args[args.length - 1];
-    const refs = args.slice(0, -1).map(parseReference);
+    const refs = args.slice(0, -1).map(parseImageReference);
     const hosts = new Set(refs.map((x) => x.host));
     if (hosts.size > 1) throw new UsageError("pull from one registry at a time");
     const format = formatOption(v.format, out);
@@ -157,8 +157,8 @@ const COMMANDS: Record<string, Run> = {
 
   async copy(args, v, _io, client, r) {
     need(args, 2, "arguments: wharf copy <src-ref> <dst-ref>");
-    const from = parseReference(args[0]);
-    const to = parseReference(args[1]);
+    const from = parseImageReference(args[0]);
+    const to = parseImageReference(args[1]);
     const src = client(from.host);
     const dst = from.host === to.host ? src : client(to.host);
     await copyImage(src, from, dst, to, { events: r, platform: v.platform ? platformOption(v.platform) : null, chunkSize: v["chunk-size"] ? parseSize(v["chunk-size"]) : undefined });
@@ -167,7 +167,7 @@ const COMMANDS: Record<string, Run> = {
 
   async tags(args, v, io, client) {
     need(args, 1, "repository: wharf tags <host/repo>");
-    const ref = parseReference(args[0]);
+    const ref = parseImageReference(args[0]);
     const tags: string[] = [];
     for await (const t of client(ref.host).tags(ref.repository)) {
       if (v.json) tags.push(t);
@@ -190,7 +190,7 @@ const COMMANDS: Record<string, Run> = {
 
   async inspect(args, v, io, client) {
     need(args, 1, "reference: wharf inspect <ref>");
-    const ref = parseReference(args[0]);
+    const ref = parseImageReference(args[0]);
     const c = client(ref.host);
     const root = await c.getManifest(ref.repository, referenceTarget(ref));
     const info: Record<string, unknown> = { name: formatReference(ref), digest: root.digest, mediaType: root.mediaType, size: root.bytes.byteLength };
@@ -235,7 +235,7 @@ const COMMANDS: Record<string, Run> = {
 
   async rm(args, _v, io, client) {
     need(args, 1, "reference: wharf rm <ref>");
-    const ref = parseReference(args[0]);
+    const ref = parseImageReference(args[0]);
     if (!ref.tag && !ref.digest) throw new UsageError("rm needs a tag or a digest (host/repo:tag or host/repo@sha256:...)");
     await client(ref.host).deleteManifest(ref.repository, ref.digest ?? ref.tag!);
     io.out(`Deleted: ${formatReference(ref)}\n`);

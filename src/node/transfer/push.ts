@@ -12,7 +12,8 @@ import { Readable, Transform } from "node:stream";
 import { createGzip } from "node:zlib";
 import { readDockerManifest, type DockerArchiveEntry, isDockerArchive } from "../archive/docker-archive";
 import { type FileSource, openFileSource, sniffCompression } from "../archive/files";
-import { choosePlatform, type Descriptor, type ImageConfig, type ImageIndex, INDEX_TYPES, MT, parseJson, type Platform, REF_NAME } from "../archive/oci";
+import { choosePlatform, type Descriptor, type ImageConfig, type ImageIndex, INDEX_TYPES, parseJson, type Platform, REF_NAME } from "../archive/oci";
+import { MediaTypes } from "../../oci/media-types";
 import { isOciLayout, readOciIndex } from "../archive/oci-layout";
 import { sha256Of } from "../../client/hash";
 import type { ImageReference } from "../../client/reference";
@@ -114,10 +115,10 @@ interface DockerLayerPlan {
 
 function planLayer(src: FileSource, path: string, diffId: string, compression: string): DockerLayerPlan {
   if (compression === "gzip") {
-    return { path, diffId, mediaType: MT.dockerLayerGzip, source: { open: () => src.open(path) } };
+    return { path, diffId, mediaType: MediaTypes.dockerLayerGzip, source: { open: () => src.open(path) } };
   }
   if (compression !== "none") throw new Error(`${src.path}: layer ${path} is ${compression}-compressed; only plain and gzip layers can go in a Docker manifest`);
-  const plan: DockerLayerPlan = { path, diffId, mediaType: MT.dockerLayerGzip, source: { open: () => { throw new Error("unreachable"); } } };
+  const plan: DockerLayerPlan = { path, diffId, mediaType: MediaTypes.dockerLayerGzip, source: { open: () => { throw new Error("unreachable"); } } };
   plan.source = {
     open: () => {
       const d = diffHasher((n) => (plan.read = n));
@@ -166,12 +167,12 @@ async function pushDockerImage(client: RegistryClient, src: FileSource, entry: D
   await pushBlob(client, repo, { open: () => Readable.from([configBytes]) }, { digest: configDigest, size: configBytes.byteLength });
   const manifest = Buffer.from(JSON.stringify({
     schemaVersion: 2,
-    mediaType: MT.dockerManifest,
-    config: { mediaType: MT.dockerConfig, size: configBytes.byteLength, digest: configDigest },
+    mediaType: MediaTypes.dockerManifest,
+    config: { mediaType: MediaTypes.dockerConfig, size: configBytes.byteLength, digest: configDigest },
     layers,
   }, null, 3));
-  const digest = await client.putManifest(repo, tag, manifest, MT.dockerManifest);
-  return { digest, size: manifest.byteLength, mediaType: MT.dockerManifest };
+  const digest = await client.putManifest(repo, tag, manifest, MediaTypes.dockerManifest);
+  return { digest, size: manifest.byteLength, mediaType: MediaTypes.dockerManifest };
 }
 
 /** A layer pushed before (per the cache) that this repository has, or can mount from one that has it. */

@@ -6,7 +6,8 @@
  * signature is compared in constant time, then the time claims are checked; a token that fails any
  * check yields null, never a partial result.
  */
-import { base64url, hmacSha256, timingSafeEqual } from "../signing/hmac";
+import { base64url } from "../../oci/encoding";
+import { hmacSha256, timingSafeEqual } from "../signing/hmac";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -10,7 +10,8 @@
  * A check always does the same work: an unknown user is checked against a dummy hash with the same
  * iteration count, so a failed login takes as long whether or not the user exists.
  */
-import { base64url, timingSafeEqual } from "../signing/hmac";
+import { base64url } from "../../oci/encoding";
+import { timingSafeEqual } from "../signing/hmac";
 
 export const MAX_ITERATIONS = 100_000;
 export const DEFAULT_ITERATIONS = 100_000;

@@ -3,7 +3,7 @@
  * the scheme GitHub's `X-Hub-Signature-256` made familiar. A receiver recomputes it over the raw body
  * and compares in constant time before parsing anything.
  */
-import { toHex } from "../../oci/grammar";
+import { toHex } from "../../oci/encoding";
 import { hmacSha256 } from "../signing/hmac";
 
 export const SIGNATURE_HEADER = "Wharf-Signature";

@@ -5,6 +5,7 @@ import type { Env } from "../config";
 import type { EventSink } from "../events";
 import type { Metrics } from "../metrics";
 import type { Settings } from "../settings";
+import type { Repositories } from "../repository/client";
 import type { RegistryStorage } from "../storage/registry";
 import type { UploadSessions } from "../upload/sessions";
 import type { RequestLog } from "./request-log";
@@ -24,7 +25,10 @@ export interface RequestContext {
   requestId: string;
   /** Who is calling, or null on routes that need nothing (token endpoint, signed blob URLs). */
   caller: Caller | null;
+  /** Reads, and blob writes. Manifest and tag mutations go through `repositories`. */
   storage: RegistryStorage;
+  /** The per-repository Durable Object that serialises tag and manifest mutations. */
+  repositories: Repositories;
   sessions: UploadSessions;
   /** The repository (already checked against the grammar), or "" on routes without one. */
   name: string;

@@ -5,9 +5,10 @@
  * blob within one window gets the same URL and Cloudflare's cache can serve it. The signature covers the
  * digest and the expiry; the repository was checked when the URL was handed out.
  */
-import { RegistryError } from "../errors";
+import { DomainError } from "../domain-errors";
 import type { Digest } from "../../oci/grammar";
-import { base64url, hmacSha256, timingSafeEqual } from "./hmac";
+import { base64url } from "../../oci/encoding";
+import { hmacSha256, timingSafeEqual } from "./hmac";
 
 export const SIGNED_BLOB_PREFIX = "/_wharf/blobs/";
 
@@ -23,7 +24,7 @@ export async function signBlobPath(secret: string, digest: Digest, ttl: number, 
   return `${SIGNED_BLOB_PREFIX}${digest.algorithm}/${digest.hex}?exp=${exp}&sig=${sig}`;
 }
 
-/** Check a signed URL's query; returns seconds left. Throws DENIED (403) when tampered or expired. */
+/** Check a signed URL's query; returns seconds left. Throws SIGNATURE_INVALID when incomplete, tampered with or expired. */
 export async function verifyBlobSignature(
   secret: string,
   digest: Digest,
@@ -32,9 +33,9 @@ export async function verifyBlobSignature(
   nowSeconds = Date.now() / 1000,
 ): Promise<number> {
   const expiry = Number(exp);
-  if (!exp || !sig || !Number.isSafeInteger(expiry)) throw new RegistryError("DENIED", "signed URL incomplete");
+  if (!exp || !sig || !Number.isSafeInteger(expiry)) throw new DomainError("SIGNATURE_INVALID", "signed URL incomplete");
   const expected = base64url(await hmacSha256(secret, payload(digest, expiry)));
-  if (!timingSafeEqual(expected, sig)) throw new RegistryError("DENIED", "signed URL signature invalid");
-  if (expiry <= nowSeconds) throw new RegistryError("DENIED", "signed URL expired");
+  if (!timingSafeEqual(expected, sig)) throw new DomainError("SIGNATURE_INVALID", "signed URL signature invalid");
+  if (expiry <= nowSeconds) throw new DomainError("SIGNATURE_INVALID", "signed URL expired");
   return Math.floor(expiry - nowSeconds);
 }

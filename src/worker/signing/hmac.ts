@@ -1,5 +1,5 @@
 /** HMAC-SHA256 and constant-time comparison on WebCrypto. */
-import { toHex } from "../../oci/grammar";
+import { toHex } from "../../oci/encoding";
 
 const enc = new TextEncoder();
 
@@ -11,12 +11,6 @@ export async function hmacSha256(key: ArrayBuffer | Uint8Array | string, data: s
 
 export async function sha256Hex(data: string): Promise<string> {
   return toHex(await crypto.subtle.digest("SHA-256", enc.encode(data)));
-}
-
-export function base64url(buf: ArrayBuffer): string {
-  let s = "";
-  for (const b of new Uint8Array(buf)) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 /** Compare two strings without revealing where they differ. */

@@ -2,7 +2,7 @@
  * AWS Signature Version 4 query-string presigning (S3 "authenticating requests: query parameters"), as
  * R2's S3 API accepts it: region "auto", service "s3", unsigned payload, only `host` signed.
  */
-import { toHex } from "../../oci/grammar";
+import { toHex } from "../../oci/encoding";
 import { hmacSha256, sha256Hex } from "./hmac";
 
 export interface PresignRequest {

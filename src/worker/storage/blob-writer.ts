@@ -27,7 +27,7 @@
  * Should R2 fail during commit, the owner cancels the writer; a data object it cannot remove any more
  * (completed, or sealed) is unreferenced and left to garbage collection.
  */
-import { RegistryError } from "../errors";
+import { DomainError } from "../domain-errors";
 import type { Digest } from "../../oci/grammar";
 import type { BlobInfo, BlobStore } from "./blobs";
 import { Hasher, hashObject } from "./hashing";
@@ -231,6 +231,6 @@ export class BlobWriter {
   }
 }
 
-function mismatch(digest: Digest): RegistryError {
-  return new RegistryError("DIGEST_INVALID", `uploaded content does not match digest ${digest}`);
+function mismatch(digest: Digest): DomainError {
+  return new DomainError("DIGEST_MISMATCH", `uploaded content does not match digest ${digest}`);
 }

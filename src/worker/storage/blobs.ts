@@ -9,10 +9,11 @@
  *   3. link: repositories/<name>/_layers/<alg>/<hex> lets that repository serve it.
  * Nothing is ever visible under a digest before its bytes are whole and verified.
  */
-import { RegistryError } from "../errors";
+import { DomainError } from "../domain-errors";
 import type { Digest } from "../../oci/grammar";
 import { type BlobDraft, BlobWriter, type WriterOptions } from "./blob-writer";
 import { paths } from "./paths";
+import { R2_BAD_DIGEST, r2ErrorCode } from "./r2-errors";
 
 export interface BlobInfo {
   digest: Digest;
@@ -50,7 +51,7 @@ export class BlobStore {
   /** The bytes (or a range of them). */
   async open(info: BlobInfo, range?: ByteRange): Promise<ReadableStream> {
     const obj = await this.bucket.get(info.dataKey, range ? { range } : undefined);
-    if (!obj) throw new RegistryError("BLOB_UNKNOWN", `blob data missing for ${info.digest}`);
+    if (!obj) throw new DomainError("BLOB_UNKNOWN", `blob data missing for ${info.digest}`);
     return obj.body;
   }
 
@@ -76,11 +77,10 @@ export class BlobStore {
       await this.bucket.put(dataKey, sized.readable, { [digest.algorithm]: digest.hex });
     } catch (err) {
       await this.bucket.delete(dataKey).catch(() => undefined);
-      const msg = String((err as Error)?.message ?? err);
-      if (/checksum|sha-?(256|512)|digest|10037/i.test(msg)) {
-        throw new RegistryError("DIGEST_INVALID", `uploaded content does not match digest ${digest}`);
+      if (r2ErrorCode(err) === R2_BAD_DIGEST) {
+        throw new DomainError("DIGEST_MISMATCH", `uploaded content does not match digest ${digest}`);
       }
-      throw new RegistryError("BLOB_UPLOAD_INVALID", `upload did not complete: ${msg}`);
+      throw new DomainError("UPLOAD_INCOMPLETE", `upload did not complete: ${String((err as Error)?.message ?? err)}`);
     } finally {
       await piping;
     }

@@ -2,7 +2,7 @@
  * Digests of blob bytes: a running SHA-256 over bytes as they are written (`Hasher`), and the digest of
  * an object already in R2, read back in ranges (`hashObject`). BlobWriter (blob-writer.ts) uses both.
  */
-import { toHex } from "../../oci/grammar";
+import { toHex } from "../../oci/encoding";
 
 /**
  * Running SHA-256 on the runtime's native DigestStream. Its state cannot be saved, so it lives only in

@@ -2,10 +2,15 @@
  * Manifest storage: revisions (bytes exactly as pushed, with their media type), tags, and the reverse
  * index of tags per revision that lets a delete by digest remove every tag pointing at it.
  *
- * Put, in named steps: store the revision → record the referrer (if it has a subject) → point the tag
+ * Put, in named steps: store the revision → record the referrer (if it has a subject) → move the tag
  * → mark the repository in the catalog. A reader that sees a tag always finds its revision.
+ *
+ * The mutations (`put`, `moveTag`, `deleteTag`, `deleteManifest`) read, then write, then clean up the
+ * reverse index: they are correct only when no other mutation of the same repository runs meanwhile.
+ * Only the repository's Durable Object (src/worker/repository/, protocol in its header) calls them, one at
+ * a time; everything else mutates manifests and tags through `Repositories`. Reads need no guard.
  */
-import { RegistryError } from "../errors";
+import { DomainError } from "../domain-errors";
 import { type Digest, parseDigest } from "../../oci/grammar";
 import type { ManifestFacts } from "../../oci/manifest";
 import { listKeys, listNames, type Page } from "./listing";
@@ -43,7 +48,7 @@ export class ManifestStore {
         annotations: facts.annotations,
       });
     }
-    if (tag !== undefined) await this.pointTag(name, tag, digest, bytes, facts.mediaType);
+    if (tag !== undefined) await this.moveTag(name, tag, digest, bytes, facts.mediaType);
     await this.catalog.add(name);
   }
 
@@ -86,15 +91,15 @@ export class ManifestStore {
   /** Remove a tag; returns the digest it pointed at. */
   async deleteTag(name: string, tag: string): Promise<Digest> {
     const digest = await this.resolveTag(name, tag);
-    if (!digest) throw new RegistryError("MANIFEST_UNKNOWN", `tag ${tag} not found in ${name}`);
+    if (!digest) throw new DomainError("MANIFEST_UNKNOWN", `tag ${tag} not found in ${name}`);
     await this.bucket.delete([paths.tag(name, tag), paths.tagged(name, digest, tag)]);
     return digest;
   }
 
   /** Delete a revision, every tag that points at it, and its referrer entry. */
-  async delete(name: string, digest: Digest): Promise<void> {
+  async deleteManifest(name: string, digest: Digest): Promise<void> {
     const obj = await this.bucket.head(paths.manifest(name, digest));
-    if (!obj) throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${digest} not found in ${name}`);
+    if (!obj) throw new DomainError("MANIFEST_UNKNOWN", `manifest ${digest} not found in ${name}`);
     for await (const keys of listKeys(this.bucket, paths.taggedPrefix(name, digest))) {
       for (const key of keys) {
         const tag = key.slice(paths.taggedPrefix(name, digest).length);
@@ -121,8 +126,10 @@ export class ManifestStore {
    * Point a tag at a revision. The tag object holds a copy of the manifest bytes and media type, so a pull
    * by tag (the commonest request a registry serves) is one R2 read instead of two. Both copies are
    * immutable bytes under one digest; a delete by digest removes the tags with the revision.
+   * Order: the new reverse-index entry is written before the tag, so at every step each tag's entry exists
+   * (a stale entry of the previous digest, left by a crash, is harmless: deleteManifest checks the tag).
    */
-  private async pointTag(name: string, tag: string, digest: Digest, bytes: Uint8Array, mediaType: string): Promise<void> {
+  async moveTag(name: string, tag: string, digest: Digest, bytes: Uint8Array, mediaType: string): Promise<void> {
     const previous = await this.resolveTag(name, tag);
     await this.bucket.put(paths.tagged(name, digest, tag), "");
     await this.bucket.put(paths.tag(name, tag), bytes, {

@@ -3,18 +3,10 @@
  * holding that manifest's descriptor. Listing a subject's referrers is a prefix list, so a page costs
  * work in proportion to the page.
  */
-import type { Digest } from "../../oci/grammar";
-import { parseDigest } from "../../oci/grammar";
+import type { Descriptor } from "../../oci/descriptor";
+import { type Digest, parseDigest } from "../../oci/grammar";
 import { listNames, type Page } from "./listing";
 import { paths } from "./paths";
-
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  artifactType?: string;
-  annotations?: Record<string, string>;
-}
 
 export interface ReferrerPage {
   descriptors: Descriptor[];

@@ -6,8 +6,8 @@
  * - The Worker creates a session with a fresh unique id (unguessable: it appears in the Location URL and
  *   is the only handle on the upload) and calls `init`. Every later PATCH, PUT, GET and DELETE on that
  *   URL becomes one call to this object. Calls run one at a time (`exclusive`), so chunks apply strictly
- *   in order; a chunk that does not start at the current offset gets RANGE_INVALID (416) and changes
- *   nothing.
+ *   in order; a chunk that does not start at the current offset is refused (CHUNK_OUT_OF_ORDER, which
+ *   the Worker answers with 416 and the offset in Range) and changes nothing.
  * - Durable state (DO storage, key "state"): repository, R2 data key (fixed at creation), byte offset,
  *   the R2 multipart upload id and the parts written so far, and the length of the tail: the bytes after
  *   the last full part, kept as rows in DO storage (tail-store.ts). Offset = parts × partSize + tail.
@@ -32,7 +32,7 @@
  *   (test/e2e/large-uploads.test.ts asserts offset = bytes sent). Nothing relies on the Worker
  *   surviving the disconnect.
  *   If a part upload fails, the bytes after the last stored part are gone: the session falls back to
- *   the end of that part, forgets the hasher, and answers 503 with that Range.
+ *   the end of that part, forgets the hasher, and reports CHUNK_NOT_STORED (503) at that offset.
  * - Bodies are always read to their end, even when they will not be used (out-of-order chunk, unknown
  *   session, failed part): workerd resets a connection closed with unread request data, and the reset
  *   throws away the answer already sent, so the client would never see its 416 (the router's catch
@@ -55,7 +55,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../config";
-import { RegistryError, type WireError } from "../errors";
+import { DomainError, type PlainDomainError } from "../domain-errors";
 import { parseDigest } from "../../oci/grammar";
 import { type BlobDraft, type BlobWriter, WHOLE_OBJECT_MAX_BYTES } from "../storage/blob-writer";
 import { BlobStore } from "../storage/blobs";
@@ -87,7 +87,7 @@ export interface CommittedBlob {
   digestPath: "fast" | "readback";
 }
 
-export type SessionResult<T> = { ok: true; value: T } | { ok: false; error: WireError };
+export type SessionResult<T> = { ok: true; value: T } | { ok: false; error: PlainDomainError };
 
 export class UploadSession extends DurableObject<Env> {
   private hasher: Hasher | null = null;
@@ -149,7 +149,7 @@ export class UploadSession extends DurableObject<Env> {
       } catch (err) {
         // R2 failed under us: the session ends either way, so do not leave its multipart upload behind
         // (a digest mismatch has already cleaned up).
-        if (!(err instanceof RegistryError)) await this.discard(st).catch(() => undefined);
+        if (!(err instanceof DomainError)) await this.discard(st).catch(() => undefined);
         throw err;
       } finally {
         await this.end();
@@ -249,12 +249,12 @@ export class UploadSession extends DurableObject<Env> {
       await saveTail(txn, tail, oldTail, writer.partsCut === 0 && !partFailed);
       await this.save(st, txn);
     });
-    const resume = { Range: rangeHeader(st.offset) };
+    const offset = st.offset;
     if (partFailed) {
-      throw new RegistryError("UNAVAILABLE", `storing the chunk failed; the upload continues from offset ${st.offset}`, undefined, resume);
+      throw new DomainError("CHUNK_NOT_STORED", `storing the chunk failed; the upload continues from offset ${offset}`, { offset });
     }
     if (streamError) {
-      throw new RegistryError("BLOB_UPLOAD_INVALID", `chunk ended early; the upload continues from offset ${st.offset}`, undefined, resume);
+      throw new DomainError("CHUNK_INCOMPLETE", `chunk ended early; the upload continues from offset ${offset}`, { offset });
     }
   }
 
@@ -264,8 +264,8 @@ export class UploadSession extends DurableObject<Env> {
       await this.blob(st).putWhole(byteChunks(body), length);
     } catch {
       this.hasher = null;
-      throw new RegistryError("BLOB_UPLOAD_INVALID", `chunk ended early or did not match its Content-Length; the upload continues from offset 0`, undefined, {
-        Range: rangeHeader(0),
+      throw new DomainError("CHUNK_INCOMPLETE", "chunk ended early or did not match its Content-Length; the upload continues from offset 0", {
+        offset: 0,
       });
     }
     st.offset = length; // the writer marked the draft `whole`
@@ -320,7 +320,7 @@ export class UploadSession extends DurableObject<Env> {
 
   private async load(repo: string): Promise<SessionState> {
     const st = await this.ctx.storage.get<SessionState>("state");
-    if (!st || st.repo !== repo) throw new RegistryError("BLOB_UPLOAD_UNKNOWN");
+    if (!st || st.repo !== repo) throw new DomainError("UPLOAD_UNKNOWN");
     return st;
   }
 
@@ -336,14 +336,14 @@ export class UploadSession extends DurableObject<Env> {
     await this.ctx.storage.deleteAll();
   }
 
-  /** Run one call at a time, and carry RegistryErrors across the RPC boundary as plain values. */
+  /** Run one call at a time, and carry DomainErrors across the RPC boundary as plain values. */
   private async call<T>(fn: () => Promise<T>): Promise<SessionResult<T>> {
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => undefined);
     try {
       return { ok: true, value: await run };
     } catch (err) {
-      if (err instanceof RegistryError) return { ok: false, error: err.toWire() };
+      if (err instanceof DomainError) return { ok: false, error: err.toPlain() };
       throw err;
     }
   }
@@ -359,11 +359,7 @@ async function drain(body: ReadableStream<Uint8Array>): Promise<void> {
   await body.pipeTo(new WritableStream()).catch(() => undefined);
 }
 
-export function rangeHeader(offset: number): string {
-  return `0-${Math.max(0, offset - 1)}`;
-}
-
-function rangeError(offset: number): RegistryError {
-  return new RegistryError("RANGE_INVALID", `chunk must start at offset ${offset}`, undefined, { Range: rangeHeader(offset) });
+function rangeError(offset: number): DomainError {
+  return new DomainError("CHUNK_OUT_OF_ORDER", `chunk must start at offset ${offset}`, { offset });
 }
 

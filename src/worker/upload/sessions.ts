@@ -1,10 +1,10 @@
 /**
  * The Worker's side of upload sessions: creates them, finds them by the id in their URL, and turns the
- * session's wire results back into thrown RegistryErrors.
+ * session's plain results back into thrown DomainErrors.
  */
 import type { Env } from "../config";
 import type { Settings } from "../settings";
-import { RegistryError } from "../errors";
+import { DomainError } from "../domain-errors";
 import type { CommittedBlob, SessionResult, SessionStatus, UploadSession } from "./session";
 
 export class UploadSessions {
@@ -54,7 +54,7 @@ export class UploadSessions {
       if (!/^[0-9a-f]{64}$/.test(id)) throw new Error("malformed");
       doId = this.ns.idFromString(id);
     } catch {
-      throw new RegistryError("BLOB_UPLOAD_UNKNOWN");
+      throw new DomainError("UPLOAD_UNKNOWN");
     }
     return this.ns.get(doId);
   }
@@ -62,5 +62,5 @@ export class UploadSessions {
 
 function unwrap<T>(r: SessionResult<T>): T {
   if (r.ok) return r.value;
-  throw RegistryError.fromWire(r.error);
+  throw DomainError.fromPlain(r.error);
 }

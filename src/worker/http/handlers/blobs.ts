@@ -6,6 +6,7 @@ import { signBlobPath, verifyBlobSignature } from "../../signing/blob-url";
 import { presignR2Get } from "../../signing/sigv4";
 import type { Settings } from "../../settings";
 import type { Handler, RequestContext } from "../context";
+import { notModified } from "../conditional";
 import { parseRange } from "../range";
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
@@ -26,16 +27,23 @@ function blobHeaders(info: BlobInfo): Headers {
   });
 }
 
+function withCaching(headers: Headers, cacheControl: string): Headers {
+  headers.set("Cache-Control", cacheControl);
+  return headers;
+}
+
 export const headBlob: Handler = async (c) => {
   const info = await blobInRepo(c);
   const headers = blobHeaders(info);
   headers.set("Content-Length", String(info.size));
   headers.set("Cache-Control", IMMUTABLE);
-  return new Response(null, { status: 200, headers });
+  return notModified(c.request, headers) ?? new Response(null, { status: 200, headers });
 };
 
 export const getBlob: Handler = async (c) => {
   const info = await blobInRepo(c);
+  const unchanged = notModified(c.request, withCaching(blobHeaders(info), IMMUTABLE));
+  if (unchanged) return unchanged;
   const location = await signedLocation(c, info);
   if (!location) return serveBlob(c, info, IMMUTABLE);
   const headers = blobHeaders(info);
@@ -56,7 +64,7 @@ export const deleteBlob: Handler = async (c) => {
 /** GET/HEAD /_wharf/blobs/<alg>/<hex>?exp=&sig= : reachable without credentials until it expires. */
 export const getSignedBlob: Handler = async (c) => {
   const secret = c.settings.BLOB_URL_SECRET;
-  if (!secret) throw new RegistryError("NOT_FOUND");
+  if (!secret) throw new RegistryError("BLOB_UNKNOWN", "this registry does not sign blob URLs");
   let digest: Digest;
   try {
     digest = parseDigest(`${c.params.algorithm}:${c.params.hex}`);
@@ -84,8 +92,9 @@ async function signedLocation(c: RequestContext, info: BlobInfo): Promise<string
 
 /** Stream a blob's bytes: 200, or 206 for a satisfiable Range. */
 async function serveBlob(c: RequestContext, info: BlobInfo, cacheControl: string): Promise<Response> {
-  const headers = blobHeaders(info);
-  headers.set("Cache-Control", cacheControl);
+  const headers = withCaching(blobHeaders(info), cacheControl);
+  const unchanged = notModified(c.request, headers);
+  if (unchanged) return unchanged;
   const range = parseRange(c.request.headers.get("Range"), info.size);
   const length = range ? range.length : info.size;
   headers.set("Content-Length", String(length));

@@ -3,9 +3,9 @@
  * PUT (last chunk + digest), GET (where the session stands), DELETE (cancel). Sessions live in the
  * UploadSession Durable Object; this module only translates HTTP to session calls.
  */
-import { RegistryError } from "../../errors";
+import { DomainError } from "../../domain-errors";
+import { fromDomain, RegistryError } from "../../errors";
 import { parseDigest, parseName } from "../../../oci/grammar";
-import { rangeHeader } from "../../upload/session";
 import { METRICS } from "../../metrics/names";
 import type { Handler, RequestContext } from "../context";
 
@@ -17,6 +17,24 @@ function created(name: string, digest: string): Response {
     status: 201,
     headers: { Location: blobLocation(name, digest), "Docker-Content-Digest": digest, "Content-Length": "0" },
   });
+}
+
+/** Where an upload stands, as the Range header says it: the bytes stored so far, "0-<last byte>". */
+export function rangeHeader(offset: number): string {
+  return `0-${Math.max(0, offset - 1)}`;
+}
+
+/**
+ * A session call whose error says where the upload stands (a chunk out of order, cut short, not
+ * stored): answer it with that Range, so the client can continue from there.
+ */
+async function resumable<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    if (err instanceof DomainError && err.offset !== undefined) throw fromDomain(err, { Range: rangeHeader(err.offset) });
+    throw err;
+  }
 }
 
 function accepted(c: RequestContext, id: string, offset: number, status = 202): Response {
@@ -96,7 +114,7 @@ export const startUpload: Handler = async (c) => {
   const body = bodyOf(c, length);
   if (body) {
     checkChunkSize(c, length);
-    const st = await c.sessions.append(id, c.name, body, null, length);
+    const st = await resumable(c.sessions.append(id, c.name, body, null, length));
     return accepted(c, id, st.offset);
   }
   return accepted(c, id, status.offset);
@@ -125,7 +143,7 @@ export const patchUpload: Handler = async (c) => {
   checkChunkSize(c, length);
   const start = chunkStart(c, length);
   const body = bodyOf(c, length) ?? new Blob([]).stream();
-  const st = await c.sessions.append(c.params.session, c.name, body, start, length);
+  const st = await resumable(c.sessions.append(c.params.session, c.name, body, start, length));
   return accepted(c, c.params.session, st.offset);
 };
 
@@ -136,7 +154,7 @@ export const finishUpload: Handler = async (c) => {
   const length = bodyLength(c);
   checkChunkSize(c, length);
   const start = chunkStart(c, length);
-  const blob = await c.sessions.finish(c.params.session, c.name, d.toString(), bodyOf(c, length), start, length);
+  const blob = await resumable(c.sessions.finish(c.params.session, c.name, d.toString(), bodyOf(c, length), start, length));
   c.metrics.count(METRICS.upload_commits, 1, { kind: blob.digestPath, repository: c.name });
   c.log.set({ digestPath: blob.digestPath });
   return created(c.name, blob.digest);

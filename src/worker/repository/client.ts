@@ -1,0 +1,29 @@
+/**
+ * The Worker's side of the per-repository Durable Object (protocol: mutations.ts): the only way Worker
+ * code moves or deletes a tag, stores a manifest, or deletes one. Reads go to storage directly.
+ */
+import type { Env } from "../config";
+import { type Digest, parseDigest } from "../../oci/grammar";
+import { unwrap } from "./mutations";
+
+export class Repositories {
+  constructor(private readonly ns: Env["REPOSITORIES"]) {}
+
+  private stub(name: string) {
+    return this.ns.get(this.ns.idFromName(name));
+  }
+
+  /** Store a manifest whose references were checked, and move `tag` (if any) to it. */
+  async putManifest(name: string, digest: Digest, bytes: Uint8Array, contentType: string, tag?: string): Promise<void> {
+    unwrap(await this.stub(name).putManifest(name, digest.toString(), bytes, contentType, tag));
+  }
+
+  /** Remove a tag; returns the digest it pointed at. */
+  async deleteTag(name: string, tag: string): Promise<Digest> {
+    return parseDigest(unwrap(await this.stub(name).deleteTag(name, tag)));
+  }
+
+  async deleteManifest(name: string, digest: Digest): Promise<void> {
+    unwrap(await this.stub(name).deleteManifest(name, digest.toString()));
+  }
+}

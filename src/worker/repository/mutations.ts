@@ -1,0 +1,93 @@
+/**
+ * Tag and manifest mutations of one repository, one at a time: the protocol that keeps tags, revisions and
+ * the tags-per-revision reverse index consistent under concurrency. The repository's Durable Object
+ * (object.ts) holds one instance of this class; Worker code reaches it through `Repositories` (client.ts).
+ *
+ * Protocol
+ * --------
+ * State in R2 (src/worker/storage/paths.ts): the revision `_manifests/revisions/<digest>`, the tag
+ * `_manifests/tags/<tag>` (its target digest and a copy of the bytes), and the reverse index
+ * `_manifests/tagged/<digest>/<tag>`, which lets a delete by digest find the tags pointing at it.
+ * Invariant: every tag's target revision exists, and so does the reverse-index entry (digest, tag).
+ * Extra entries for digests a tag no longer points at are allowed (deleteManifest checks each).
+ *
+ * 1. Every mutation of a repository's tags and manifests runs here, in the one Durable Object named after
+ *    the repository (`idFromName(name)`): a manifest PUT (revision, referrer, tag move, catalog), a tag
+ *    DELETE, and a manifest DELETE by digest. Calls queue in arrival order and each runs to its end before
+ *    the next starts (`exclusive`: an await on R2 inside a Durable Object lets other calls in, so the
+ *    queue is explicit, not the input gate). Reads (GET/HEAD by tag or digest, tags list) go straight to
+ *    R2 and need no guard: each step below leaves the invariant true, and a tag is one object, so a reader
+ *    sees the tag before or after a move, never half of one.
+ * 2. Tag move (ManifestStore.moveTag): read the tag's current digest P; write the entry (new, tag); write
+ *    the tag; delete the entry (P, tag). Without the queue, a mover whose read of P is stale deletes an
+ *    entry another writer has just re-written for P (PUT a, PUT b and PUT a again to one tag, b's clean-up
+ *    last): the tag then points at a with no entry, and DELETE of a leaves the tag serving a deleted
+ *    manifest (issue 10, defect 4). Under the queue, P is the tag's value for the whole move.
+ * 3. Manifest PUT: the Worker checks the references first (outside the queue, reads only), then the object
+ *    stores the revision, the referrer, moves the tag and marks the catalog, all inside one queued call. A
+ *    DELETE of the same digest is therefore entirely before (the PUT re-creates the revision and the tag)
+ *    or entirely after (both go) — never the tag written after its revision was deleted.
+ * 4. Manifest DELETE by digest (ManifestStore.deleteManifest): for each reverse-index entry (digest, tag),
+ *    delete the tag if it still points at the digest; delete the entries, the referrer, then the revision.
+ *    Tag DELETE: delete the tag and its entry.
+ * 5. Failure: should the object or R2 fail mid-call, the Worker answers 5xx and the client retries. Each
+ *    step's order keeps the invariant at every point (the entry is written before the tag; tags go before
+ *    their revision), so a half-done call leaves at most extra entries, which step 4 tolerates.
+ *
+ * Why a Durable Object rather than conditional writes on etags (measured: docs/decisions.md, "tag moves"):
+ * R2 has `onlyIf` on put but not on delete, so neither the clean-up of step 2 nor the tag deletes of step 4
+ * can be made conditional, and the PUT-against-DELETE race of step 3 needs a re-check and repair loop.
+ * The object costs one RPC per mutation and serialises mutations per repository only.
+ */
+import { DomainError, type PlainDomainError } from "../domain-errors";
+import { type Digest, parseDigest } from "../../oci/grammar";
+import { parseManifest } from "../../oci/manifest";
+import type { ManifestStore } from "../storage/manifests";
+
+export type MutationResult<T> = { ok: true; value: T } | { ok: false; error: PlainDomainError };
+
+export class RepositoryMutations {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly store: ManifestStore) {}
+
+  /** Store a manifest (already checked by the Worker) and move `tag` to it. */
+  putManifest(name: string, digest: string, bytes: Uint8Array, contentType: string, tag?: string): Promise<void> {
+    return this.exclusive(async () => {
+      const facts = parseManifest(bytes, contentType);
+      await this.store.put(name, parseDigest(digest), bytes, facts, tag);
+    });
+  }
+
+  /** Remove a tag; returns the digest it pointed at. */
+  deleteTag(name: string, tag: string): Promise<Digest> {
+    return this.exclusive(() => this.store.deleteTag(name, tag));
+  }
+
+  /** Remove a revision and every tag still pointing at it. */
+  deleteManifest(name: string, digest: string): Promise<void> {
+    return this.exclusive(() => this.store.deleteManifest(name, parseDigest(digest)));
+  }
+
+  /** Run `fn` after every call queued before it has finished; failures do not stop the queue. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** Carry a DomainError across the RPC boundary as a plain value. */
+export async function toResult<T>(p: Promise<T>): Promise<MutationResult<T>> {
+  try {
+    return { ok: true, value: await p };
+  } catch (err) {
+    if (err instanceof DomainError) return { ok: false, error: err.toPlain() };
+    throw err;
+  }
+}
+
+export function unwrap<T>(r: MutationResult<T>): T {
+  if (r.ok) return r.value;
+  throw DomainError.fromPlain(r.error);
+}

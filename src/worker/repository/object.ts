@@ -1,0 +1,30 @@
+/**
+ * Repository: the Durable Object, one per repository name, through which every tag and manifest
+ * mutation of that repository passes (protocol: mutations.ts). It keeps no state of its own; R2 holds
+ * everything. RPC methods return plain results so DomainErrors reach the Worker with their kinds.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../config";
+import { ManifestStore } from "../storage/manifests";
+import { type MutationResult, RepositoryMutations, toResult } from "./mutations";
+
+export class Repository extends DurableObject<Env> {
+  private readonly mutations: RepositoryMutations;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.mutations = new RepositoryMutations(new ManifestStore(env.BUCKET));
+  }
+
+  putManifest(name: string, digest: string, bytes: Uint8Array, contentType: string, tag?: string): Promise<MutationResult<null>> {
+    return toResult(this.mutations.putManifest(name, digest, bytes, contentType, tag).then(() => null));
+  }
+
+  deleteTag(name: string, tag: string): Promise<MutationResult<string>> {
+    return toResult(this.mutations.deleteTag(name, tag).then((d) => d.toString()));
+  }
+
+  deleteManifest(name: string, digest: string): Promise<MutationResult<null>> {
+    return toResult(this.mutations.deleteManifest(name, digest).then(() => null));
+  }
+}
