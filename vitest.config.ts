@@ -16,6 +16,12 @@ const UPSTREAMS = JSON.stringify([
   { prefix: "fill", url: "http://fill.test" },
   { prefix: "hub", url: "http://hub.test", library: true, repositories: ["library/*", "team/*"] },
 ]);
+import { freePort } from "./scripts/lib/net.mjs";
+
+// The loopback webhook receiver (test/setup/webhook-receiver.global.mjs) that events tests deliver to.
+process.env.WHARF_TEST_RECEIVER_PORT ??= String(await freePort());
+export const RECEIVER = `http://127.0.0.1:${process.env.WHARF_TEST_RECEIVER_PORT}`;
+export const TEST_WEBHOOK_SECRET = "test-webhook-secret-0123456789";
 
 export default defineConfig({
   plugins: [
@@ -31,6 +37,13 @@ export default defineConfig({
           AUTH_ANONYMOUS_PUSH: "true",
           AUTH_SIGNING_SECRET: "test-signing-secret-0123456789abcdef",
           UPSTREAMS,
+          // Pushes to hooked/* are delivered, through the real queue, to the receiver.
+          WEBHOOKS: JSON.stringify([
+            { url: `${RECEIVER}/ok/queued`, secret: TEST_WEBHOOK_SECRET, repositories: ["hooked/*"], actions: ["push", "delete", "pull"] },
+            { url: `${RECEIVER}/ok/pushes`, secret: TEST_WEBHOOK_SECRET, repositories: ["hooked/*"] },
+            { url: `${RECEIVER}/ok/team`, secret: TEST_WEBHOOK_SECRET, repositories: ["hooked/team/*"], actions: ["push"] },
+          ]),
+          TEST_RECEIVER: RECEIVER,
           // One JSON line per request is for wrangler tail, not for test output.
           LOG_REQUESTS: "false",
           // Garbage collection (test/worker/gc-*.test.ts): no grace and no wait, so a test decides what is
@@ -56,6 +69,7 @@ export default defineConfig({
   ],
   test: {
     include: ["test/worker/**/*.test.ts", "test/oci/**/*.test.ts"],
+    globalSetup: ["test/setup/webhook-receiver.global.mjs"],
     testTimeout: 60_000,
   },
 });

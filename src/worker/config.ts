@@ -14,6 +14,13 @@ export interface Bindings {
   FILLS: DurableObjectNamespace<import("./proxy/fill").BlobFill>;
   /** The garbage collection coordinator (one object, named "gc"). */
   GC: DurableObjectNamespace<import("./gc/coordinator").GcCoordinator>;
+  /** Failed-login and CI-token counters (src/worker/limits/). Without it nothing is limited. */
+  LIMITER?: DurableObjectNamespace<import("./limits/rate-window").RateWindow>;
+  /** Registry events for WEBHOOKS, and where undeliverable ones go (src/worker/events/). */
+  EVENTS?: Queue<import("./events/sink").DeliveryMessage>;
+  EVENTS_DLQ?: Queue<import("./events/deliver").DeadLetter>;
+  /** Workers Analytics Engine dataset for counters (src/worker/metrics/); absent: no counters. */
+  METRICS?: AnalyticsEngineDataset;
 }
 
 export type Env = Bindings & Partial<Record<SettingName, string>>;

@@ -5,8 +5,10 @@
  */
 import { Router } from "itty-router";
 import type { Env } from "./config";
-import { noEvents } from "./events";
-import { noMetrics } from "./metrics";
+import { type EventRequest, eventSink } from "./events";
+import { type Metrics, METRICS, metricsFor } from "./metrics";
+import type { Principal } from "./auth/authenticate";
+import { chargeCiToken, loginGuard } from "./limits";
 import { RequestLog } from "./http/request-log";
 import { readSettings, SettingsError } from "./settings";
 import { errorResponse, RegistryError } from "./errors";
@@ -110,14 +112,16 @@ const ROUTES: [RouteGroup, Method[], string, Action, Handler][] = [
 ];
 
 type RoutedRequest = Request & { params: Record<string, string> };
-type LoggedRequest = RoutedRequest & { log: RequestLog };
+type LoggedRequest = RoutedRequest & { log: RequestLog; metrics: Metrics };
 
 /**
  * The request pipeline, in order: request id and log line → settings (validated once; a broken
  * setting is answered and logged naming it) → route parameters checked against the grammar →
- * authenticate → authorize → handler → keep-private (credentials-only responses are not publicly
- * cacheable) → the group's finishing headers. An error at any step is rendered by the route's group
- * after the unread request body is drained.
+ * authenticate (failed logins limited per address, src/worker/limits/) → the CI token's request
+ * budget → authorize → handler (events and counters on the context) → keep-private (credentials-only
+ * responses are not publicly cacheable) → the group's finishing headers → log line and request
+ * counters. An error at any step is rendered by the route's group after the unread request body is
+ * drained.
  */
 export function buildRouter() {
   const router = Router<RoutedRequest, [Env, ExecutionContext]>();
@@ -148,9 +152,10 @@ export function buildRouter() {
       const group = groupOf(path);
       const requestId = request.headers.get("cf-ray") ?? crypto.randomUUID();
       const log = new RequestLog(requestId, logEnabled(env));
+      const metrics = metricsFor(env.METRICS);
       let res: Response;
       try {
-        res = (await router.fetch(Object.assign(request, { log }), env, ctx)) ?? unrouted(request);
+        res = (await router.fetch(Object.assign(request, { log, metrics }), env, ctx)) ?? unrouted(request);
       } catch (err) {
         await discardUnreadBody(request);
         if (err instanceof SettingsError) {
@@ -161,9 +166,21 @@ export function buildRouter() {
       }
       res = withHeaders(res, { ...group.headers, "Wharf-Request-Id": requestId });
       log.finish(request, res);
+      countRequest(metrics, log, request, res);
       return res;
     },
   };
+}
+
+/** requests, bytes_in and bytes_out (src/worker/metrics/names.ts), by route; unrouted requests count as route "". */
+function countRequest(metrics: Metrics, log: RequestLog, request: Request, res: Response): void {
+  const route = String(log.get("route") ?? "");
+  const repository = log.get("repository") === undefined ? "" : String(log.get("repository"));
+  metrics.count(METRICS.requests, 1, { route, status: String(res.status), repository });
+  const bytesIn = Number(request.headers.get("Content-Length") ?? 0);
+  const bytesOut = request.method === "HEAD" ? 0 : Number(res.headers.get("Content-Length") ?? 0);
+  if (bytesIn > 0) metrics.count(METRICS.bytes_in, bytesIn, { route, repository });
+  if (bytesOut > 0) metrics.count(METRICS.bytes_out, bytesOut, { route, repository });
 }
 
 /** Log lines are on unless LOG_REQUESTS=false (read raw: a broken setting must still be logged). */
@@ -216,14 +233,26 @@ async function run(
   const log = request.log;
   log.set({ route: (request as { route?: string }).route, repository: name || undefined });
   // Routes that need nothing (token endpoint, signed blob URLs) never look at credentials.
-  const caller = action === "none" ? null : await identify(request, env);
+  const guard = loginGuard(env.LIMITER, settings.LOGIN_FAILURES_PER_MINUTE, request);
+  const caller = action === "none" ? null : await identify(request, env, guard, request.metrics);
   if (caller) {
     log.set({ caller: caller.describe() });
+    await chargeCiToken(env.LIMITER, settings.CI_TOKEN_REQUESTS_PER_MINUTE, caller.identity.principal);
     authorize(caller, action, name);
   }
+  const url = new URL(request.url);
+  const origin: EventRequest = {
+    id: log.requestId,
+    addr: request.headers.get("CF-Connecting-IP") ?? "",
+    host: url.host,
+    method: request.method,
+    useragent: request.headers.get("User-Agent") ?? "",
+    actor: actorName(caller?.identity.principal),
+    origin: url.origin,
+  };
   const c: RequestContext = {
     request,
-    url: new URL(request.url),
+    url,
     env,
     settings,
     requestId: log.requestId,
@@ -234,12 +263,19 @@ async function run(
     name,
     params,
     waitUntil: (p) => ctx.waitUntil(p),
-    events: noEvents,
-    metrics: noMetrics,
+    events: eventSink(env.EVENTS, settings.WEBHOOKS, origin, (p) => ctx.waitUntil(p)),
+    metrics: request.metrics,
     log,
     mayPull: async (repo) => caller?.may("pull", repo) ?? false,
     mayPullAll: async () => caller?.mayEverywhere("pull") ?? false,
   };
   const res = await handler(c);
   return caller ? keepPrivate(caller, action, name, res) : res;
+}
+
+/** `actor.name` of events: the user, or the subject a token was issued to; "" for anonymous callers. */
+function actorName(p: Principal | undefined): string {
+  if (p?.kind === "user") return p.name;
+  if (p?.kind === "token") return p.token.subject;
+  return "";
 }

@@ -15,6 +15,7 @@
 import { type AuthDocument, parseAuthDocument } from "./auth/document";
 import { parseUpstreams, type Upstream } from "./proxy/upstreams";
 import { type ImmutableRule, parseImmutableTags, parseRetention, type RetentionRule } from "./gc/policy";
+import { parseWebhooks, type Webhook } from "./events/webhooks";
 
 export interface SettingSpec<T> {
   kind: "flag" | "integer" | "text" | "list" | "json";
@@ -160,6 +161,10 @@ export const SETTINGS = {
     defaultText: "`[]`",
   }),
   UI_SESSION_TTL_SECONDS: integer(3600, "lifetime of a web UI sign-in (its session cookie and the token in it), seconds", { min: 60, max: 7 * 86400 }),
+  WEBHOOKS: json<readonly Webhook[]>(parseWebhooks, [], "endpoints for registry events, a JSON list (docs/operations.md, \"Webhooks\")", { secret: true, defaultText: "unset (no events)" }),
+  WEBHOOK_MAX_ATTEMPTS: integer(10, "deliveries of an event to an endpoint before it goes to the dead-letter queue (backoff 30 s doubling, capped at 1 h: about 4 h)", { min: 1, max: 100 }),
+  LOGIN_FAILURES_PER_MINUTE: integer(10, "failed logins per client address a minute before `429 TOOMANYREQUESTS` (0: no limit)"),
+  CI_TOKEN_REQUESTS_PER_MINUTE: integer(0, "requests per CI token a minute before `429 TOOMANYREQUESTS` (0: no limit)"),
   LOG_REQUESTS: flag(true, "one structured JSON log line per request (`wrangler tail`); `false` turns them off"),
 } satisfies Record<string, SettingSpec<unknown>>;
 

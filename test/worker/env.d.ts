@@ -3,6 +3,9 @@ import type { Env as WharfEnv } from "../../src/worker/config";
 
 declare global {
   namespace Cloudflare {
-    interface Env extends WharfEnv {}
+    interface Env extends WharfEnv {
+      /** The loopback webhook receiver (vitest.config.ts). */
+      TEST_RECEIVER?: string;
+    }
   }
 }

@@ -6,6 +6,9 @@
  *   An unknown user and a wrong password cost the same PBKDF2 work and give the same answer.
  *   Successful checks are remembered for a minute per isolate (keyed by a hash of the credentials and
  *   the stored hash), so clients that send Basic credentials on every request pay PBKDF2 once.
+ *   Every check is first cleared with the failed-login limiter (`LoginGuard`, src/worker/limits/): a
+ *   client address past LOGIN_FAILURES_PER_MINUTE gets 429 before any PBKDF2 work is done, even for
+ *   remembered credentials.
  * - `Bearer <token>`: an access token from the token endpoint (or a CI token).
  *
  * Without AUTH_SIGNING_SECRET no credential can be valid (there are no users and no tokens), so the
@@ -14,6 +17,7 @@
 import { sha256Hex } from "../signing/hmac";
 import { looksLikeJwt } from "./jwt";
 import { verifyPassword } from "./password";
+import { type LoginGuard, NO_GUARD } from "../limits/logins";
 import type { AuthSettings } from "./settings";
 import { type VerifiedToken, verifyToken } from "./tokens";
 
@@ -34,7 +38,7 @@ export class BadCredentials extends Error {}
 
 const ANONYMOUS: Identity = { principal: { kind: "anonymous" }, via: "none" };
 
-export async function identifyCaller(settings: AuthSettings, header: string | null): Promise<Identity> {
+export async function identifyCaller(settings: AuthSettings, header: string | null, guard: LoginGuard = NO_GUARD): Promise<Identity> {
   if (!header || !settings.signingSecret) return ANONYMOUS;
   const space = header.indexOf(" ");
   const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase();
@@ -42,7 +46,7 @@ export async function identifyCaller(settings: AuthSettings, header: string | nu
   if (scheme === "basic") {
     const creds = decodeBasic(value);
     if (!creds) throw new BadCredentials("malformed Basic credentials");
-    return { principal: await checkPassword(settings, creds.user, creds.password), via: "basic" };
+    return { principal: await checkPassword(settings, creds.user, creds.password, guard), via: "basic" };
   }
   if (scheme === "bearer") {
     const token = await verifyToken(settings.signingSecret, value, settings.service, settings.revoked);
@@ -70,7 +74,7 @@ const RECENT_MS = 60_000;
 const RECENT_MAX = 1000;
 
 /** A user name and password (or CI token) to a principal; throws BadCredentials, the same for every failure. */
-export async function checkPassword(settings: AuthSettings, user: string, password: string): Promise<Principal> {
+export async function checkPassword(settings: AuthSettings, user: string, password: string, guard: LoginGuard = NO_GUARD): Promise<Principal> {
   const secret = settings.signingSecret;
   if (secret && looksLikeJwt(password)) {
     const token = await verifyToken(secret, password, settings.service, settings.revoked);
@@ -80,9 +84,14 @@ export async function checkPassword(settings: AuthSettings, user: string, passwo
   const stored = known ?? settings.unknownUser;
   const key = await sha256Hex(`${user}\0${password}\0${stored.key}`);
   const now = Date.now();
-  if (known && (recent.get(key) ?? 0) > now) return { kind: "user", name: user };
+  if (known && (recent.get(key) ?? 0) > now) {
+    await guard.check();
+    return { kind: "user", name: user };
+  }
+  const forgive = await guard.reserve();
   const ok = await verifyPassword(stored, password);
   if (!ok || !known) throw new BadCredentials("invalid username or password");
+  await forgive();
   if (recent.size >= RECENT_MAX) recent.clear();
   recent.set(key, now + RECENT_MS);
   return { kind: "user", name: user };

@@ -1,25 +1,23 @@
 /**
- * Registry events: what happened to which manifest, raised by the handlers through `c.events` on the
- * request context. This module is the seam: `noEvents` drops them. The delivery (distribution's
- * notification envelope through a Cloudflare Queue to webhooks) plugs in by giving the request context
- * another `EventSink`; handlers do not change.
+ * Registry events and webhooks: what happened to which manifest, raised by the handlers through
+ * `c.events` on the request context, delivered to the WEBHOOKS endpoints that want it. Owns:
+ * distribution's notification envelope (envelope.ts), the WEBHOOKS setting and its filters
+ * (webhooks.ts), the producer that puts one queue message per interested endpoint on the EVENTS queue
+ * without slowing the request (sink.ts), the consumer that POSTs signed batches, retries with backoff and
+ * dead-letters what keeps failing (deliver.ts, queue.ts), and the signature (signature.ts).
+ *
+ *     handler ── c.events.emit(event) ──► sink: filter by WEBHOOKS ──► EVENTS queue (waitUntil)
+ *     queue() handler ◄── batches ── EVENTS queue
+ *        └─ per endpoint: POST envelope + Wharf-Signature ── 2xx: ack │ else retry(backoff) │ at the last attempt: EVENTS_DLQ
+ *
+ * `noEvents` drops everything (no WEBHOOKS, or no queue binding).
  */
 
-export type EventAction = "push" | "delete" | "pull";
+export { type EventAction, type EventSink, noEvents, type RegistryEvent } from "./event";
 
-export interface RegistryEvent {
-  action: EventAction;
-  repository: string;
-  /** The manifest's digest. */
-  digest: string;
-  mediaType?: string;
-  size?: number;
-  tag?: string;
-}
-
-export interface EventSink {
-  /** Never waits and never throws: delivery is the sink's business, after the response. */
-  emit(event: RegistryEvent): void;
-}
-
-export const noEvents: EventSink = { emit() {} };
+export { deliverBatch, type DeadLetter } from "./deliver";
+export { EVENTS_MEDIA_TYPE, type EventRequest } from "./envelope";
+export { handleQueue } from "./queue";
+export { SIGNATURE_HEADER, signBody } from "./signature";
+export { type DeliveryMessage, eventSink } from "./sink";
+export { parseWebhooks, type Webhook } from "./webhooks";

@@ -9,17 +9,25 @@ import { bearerChallenge, Caller } from "../auth/caller";
 import { readAuthSettings } from "../auth/settings";
 import type { Env } from "../config";
 import { RegistryError } from "../errors";
+import type { LoginGuard } from "../limits/logins";
+import { METRICS } from "../metrics/names";
+import type { Metrics } from "../metrics";
 import type { Action } from "./context";
 
 export type { Caller };
 
-export async function identify(request: Request, env: Env): Promise<Caller> {
+/** The caller; wrong credentials are 401, and past the failed-login limit 429 (both counted as login failures). */
+export async function identify(request: Request, env: Env, guard?: LoginGuard, metrics?: Metrics): Promise<Caller> {
   const settings = readAuthSettings(env);
   const origin = new URL(request.url).origin;
+  const header = request.headers.get("Authorization");
   try {
-    return new Caller(settings, await identifyCaller(settings, request.headers.get("Authorization")), origin);
+    return new Caller(settings, await identifyCaller(settings, header, guard), origin);
   } catch (e) {
+    const kind = /^\s*bearer\b/i.test(header ?? "") ? "bearer" : "basic";
+    if (e instanceof RegistryError && e.code === "TOOMANYREQUESTS") metrics?.count(METRICS.login_failures, 1, { kind, status: "429" });
     if (!(e instanceof BadCredentials)) throw e;
+    metrics?.count(METRICS.login_failures, 1, { kind, status: "401" });
     throw new RegistryError("UNAUTHORIZED", e.message, null, {
       "WWW-Authenticate": bearerChallenge(settings, origin, "login", "", "invalid_token"),
     });

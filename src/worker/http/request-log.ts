@@ -17,6 +17,11 @@ export class RequestLog {
     Object.assign(this.fields, fields);
   }
 
+  /** A field set so far (the router reads `route` and `repository` back for its counters). */
+  get(name: string): unknown {
+    return this.fields[name];
+  }
+
   /** Write the line for a finished request. */
   finish(request: Request, response: Response): void {
     if (!this.enabled) return;

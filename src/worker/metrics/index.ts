@@ -1,7 +1,8 @@
 /**
- * Counters, raised through `c.metrics` on the request context (and by background jobs). This module is
- * the seam: `noMetrics` drops them. Workers Analytics Engine plugs in by giving the context another
- * `Metrics`; callers do not change.
+ * Counters, raised through `c.metrics` on the request context (and by background jobs). Owns: the
+ * `Metrics` interface, the catalogue of metric names (names.ts, each with its labels), and the Workers
+ * Analytics Engine writer with its column layout (analytics.ts). `metricsFor(env.METRICS)` is the writer when
+ * the METRICS binding exists and `noMetrics` (drops everything) when it does not.
  */
 
 export interface Metrics {
@@ -10,3 +11,6 @@ export interface Metrics {
 }
 
 export const noMetrics: Metrics = { count() {} };
+
+export { METRICS, type MetricName } from "./names";
+export { analyticsMetrics as metricsFor } from "./analytics";

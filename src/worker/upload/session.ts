@@ -83,6 +83,8 @@ export interface SessionStatus {
 export interface CommittedBlob {
   digest: string;
   size: number;
+  /** How the digest was checked: the saved hash state ("fast") or reading the object back ("readback"). */
+  digestPath: "fast" | "readback";
 }
 
 export type SessionResult<T> = { ok: true; value: T } | { ok: false; error: PlainDomainError };
@@ -298,9 +300,11 @@ export class UploadSession extends DurableObject<Env> {
     const digest = parseDigest(digestString);
     const tail = await loadTail(this.ctx.storage, st.tailLength);
     const blob = this.blob(st);
+    // The writer checks the digest against the hasher when it saw every byte (as BlobWriter.commit decides), else reads back.
+    const fast = this.hasher !== null && this.hasher.bytes === st.offset && digest.algorithm === "sha256";
     this.hasher = null; // the writer has it now; whatever happens, the session ends
     await blob.commit(st.repo, digest, tail);
-    return { digest: digestString, size: st.offset };
+    return { digest: digestString, size: st.offset, digestPath: fast ? "fast" : "readback" };
   }
 
   private async discard(st: SessionState): Promise<void> {

@@ -36,6 +36,7 @@ export const getManifest: Handler = async (c) => {
   if (ref.digest) headers.set("Cache-Control", "public, max-age=31536000, immutable");
   const unchanged = notModified(c.request, headers);
   if (unchanged) return unchanged;
+  if (!head) c.events.emit({ action: "pull", repository: c.name, digest: m.digest.toString(), mediaType: m.mediaType, size: m.size, tag: ref.tag });
   return new Response("bytes" in m && !head ? (m as ManifestContent).bytes : null, { status: 200, headers });
 };
 

@@ -9,7 +9,8 @@
  *
  * Answers `{token, access_token, expires_in, issued_at}` with a short-lived access token whose `access`
  * claim is the intersection of the scopes asked for and what the caller may do; asking for more than
- * allowed is not an error (the token just lacks it, and the registry refuses later). Wrong credentials: 401.
+ * allowed is not an error (the token just lacks it, and the registry refuses later). Wrong credentials: 401;
+ * past LOGIN_FAILURES_PER_MINUTE failures a minute from the client address: 429 before any hashing.
  */
 import { BadCredentials, checkPassword, decodeBasic, type Principal } from "../../auth/authenticate";
 import { Caller } from "../../auth/caller";
@@ -17,6 +18,8 @@ import { grantRequested, parseScopes } from "../../auth/grants";
 import { type AuthSettings, readAuthSettings } from "../../auth/settings";
 import { issueAccessToken } from "../../auth/tokens";
 import { RegistryError } from "../../errors";
+import { loginGuard } from "../../limits/logins";
+import { METRICS } from "../../metrics/names";
 import { readBodyLimited } from "../body";
 import type { Handler, RequestContext } from "../context";
 
@@ -25,7 +28,7 @@ const MAX_FORM_BYTES = 64 * 1024;
 export const issueToken: Handler = async (c) => {
   const settings = readAuthSettings(c.env);
   if (!settings.signingSecret) throw new RegistryError("UNSUPPORTED", "this registry issues no tokens: AUTH_SIGNING_SECRET is not set");
-  const principal = await tokenPrincipal(c.request.headers.get("Authorization"), settings);
+  const principal = await tokenPrincipal(c, c.request.headers.get("Authorization"), settings);
   return answer(c, settings, principal, c.url.searchParams.getAll("scope"));
 };
 
@@ -37,7 +40,7 @@ export const issueTokenOAuth: Handler = async (c) => {
   if (grant !== "password") {
     throw new RegistryError("UNSUPPORTED", `grant_type ${String(grant).slice(0, 40)} is not supported: use password, or GET with Basic credentials`);
   }
-  const principal = await passwordPrincipal(settings, form.get("username") ?? "", form.get("password") ?? "");
+  const principal = await passwordPrincipal(c, settings, form.get("username") ?? "", form.get("password") ?? "");
   return answer(c, settings, principal, form.getAll("scope"));
 };
 
@@ -71,19 +74,29 @@ async function answer(c: RequestContext, settings: AuthSettings, principal: Prin
   });
 }
 
-async function tokenPrincipal(header: string | null, settings: AuthSettings): Promise<Principal> {
+async function tokenPrincipal(c: RequestContext, header: string | null, settings: AuthSettings): Promise<Principal> {
   if (!header) return { kind: "anonymous" };
   const m = /^basic\s+(.*)$/i.exec(header.trim());
   const creds = m ? decodeBasic(m[1]) : null;
   if (!creds) throw unauthorized("the token endpoint takes Basic credentials (user and password, or a CI token as the password)");
-  return passwordPrincipal(settings, creds.user, creds.password);
+  return passwordPrincipal(c, settings, creds.user, creds.password);
 }
 
-async function passwordPrincipal(settings: AuthSettings, user: string, password: string): Promise<Principal> {
+/** The password check, cleared first with the failed-login limit (src/worker/limits/logins.ts). */
+async function passwordPrincipal(c: RequestContext, settings: AuthSettings, user: string, password: string): Promise<Principal> {
+  const guard = loginGuard(c.env.LIMITER, c.settings.LOGIN_FAILURES_PER_MINUTE, c.request);
   try {
-    return await checkPassword(settings, user, password);
+    return await checkPassword(settings, user, password, guard);
   } catch (e) {
-    if (e instanceof BadCredentials) throw unauthorized(e.message);
+    if (e instanceof BadCredentials) {
+      c.metrics.count(METRICS.login_failures, 1, { kind: "token", status: "401" });
+      c.log.set({ login: "failed", user });
+      throw unauthorized(e.message);
+    }
+    if (e instanceof RegistryError && e.code === "TOOMANYREQUESTS") {
+      c.metrics.count(METRICS.login_failures, 1, { kind: "token", status: "429" });
+      c.log.set({ login: "refused", user });
+    }
     throw e;
   }
 }

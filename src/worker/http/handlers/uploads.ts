@@ -7,6 +7,7 @@ import { DomainError } from "../../domain-errors";
 import { fromDomain, RegistryError } from "../../errors";
 import { parseDigest, parseName } from "../../../oci/grammar";
 import { limitBody } from "../../upload/body-limit";
+import { METRICS } from "../../metrics/names";
 import type { Handler, RequestContext } from "../context";
 
 const blobLocation = (name: string, digest: string) => `/v2/${name}/blobs/${digest}`;
@@ -132,6 +133,7 @@ export const startUpload: Handler = async (c) => {
     if (length === null) throw new RegistryError("SIZE_INVALID", "monolithic upload needs Content-Length");
     const body = bodyOf(c, length) ?? new Blob([]).stream();
     await c.storage.blobs.putVerified(c.name, d, body, length);
+    c.metrics.count(METRICS.upload_commits, 1, { kind: "monolithic", repository: c.name });
     return created(c.name, d.toString());
   }
   const { id, status } = await c.sessions.create(c.name);
@@ -179,6 +181,8 @@ export const finishUpload: Handler = async (c) => {
   checkChunkSize(c, length);
   const start = chunkStart(c, length);
   const blob = await limited(c, bodyOf(c, length), length, (b) => resumable(c.sessions.finish(c.params.session, c.name, d.toString(), b, start, length)));
+  c.metrics.count(METRICS.upload_commits, 1, { kind: blob.digestPath, repository: c.name });
+  c.log.set({ digestPath: blob.digestPath });
   return created(c.name, blob.digest);
 };
 

@@ -1,0 +1,2 @@
+export const FREE_PLAN_LIMIT: number;
+export function measure(dir: string): { files: string[]; raw: number; gzip: number };
