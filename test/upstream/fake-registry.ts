@@ -64,6 +64,14 @@ const ociError = (status: number, code: string, message: string, headers: Record
 
 export async function fakeRegistry(request: Request): Promise<Response> {
   const url = new URL(request.url);
+  // Only the fake upstreams' hosts (*.test) are served here; anything else the Worker fetches (the
+  // loopback webhook receiver of the events tests) goes out as it would without this outbound service.
+  if (!url.hostname.endsWith(".test")) {
+    const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
+    const headers = new Headers(request.headers);
+    for (const h of ["host", "content-length", "connection", "transfer-encoding"]) headers.delete(h);
+    return fetch(url, { method: request.method, headers, body, redirect: "manual" });
+  }
   const s = state(url.host);
   const path = decodeURIComponent(url.pathname);
   if (path.startsWith("/_control/")) return control(s, request, path.slice("/_control/".length), url);

@@ -105,12 +105,15 @@ export async function pushRichImage(e: Env, name: string, tag: string | undefine
 export async function pushIndex(e: Env, name: string, tag: string, auth: string) {
   const amd = await pushRichImage(e, name, undefined, auth, "amd64");
   const arm = await pushRichImage(e, name, undefined, auth, "arm64");
+  // Descriptor sizes must match the stored manifests (the registry checks them).
+  const sizeOf = async (d: string) => Number((await call(e, "HEAD", `/v2/${name}/manifests/${d}`, { auth })).headers.get("Content-Length"));
+  const [amdSize, armSize] = [await sizeOf(amd), await sizeOf(arm)];
   const index = JSON.stringify({
     schemaVersion: 2,
     mediaType: "application/vnd.oci.image.index.v1+json",
     manifests: [
-      { mediaType: MANIFEST, digest: amd, size: 1, platform: { os: "linux", architecture: "amd64" } },
-      { mediaType: MANIFEST, digest: arm, size: 1, platform: { os: "linux", architecture: "arm64", variant: "v8" } },
+      { mediaType: MANIFEST, digest: amd, size: amdSize, platform: { os: "linux", architecture: "amd64" } },
+      { mediaType: MANIFEST, digest: arm, size: armSize, platform: { os: "linux", architecture: "arm64", variant: "v8" } },
     ],
   });
   const res = await call(e, "PUT", `/v2/${name}/manifests/${tag}`, { auth, body: index, headers: { "Content-Type": "application/vnd.oci.image.index.v1+json" } });

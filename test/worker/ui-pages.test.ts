@@ -38,11 +38,11 @@ describe("page shell", () => {
     expect(put.headers.get("Allow")).toBe("GET, HEAD");
     const api = await call(e, "GET", "/v2/nothing/here");
     expect(api.headers.get("Content-Type")).toBe("application/json");
-    // malformed percent-encoding is the client's mistake: 404, in HTML for pages and JSON for the API
+    // malformed percent-encoding is the client's mistake: a 404 page in HTML, a 400 in JSON for the API
     const bad = await call(e, "GET", "/r/%zz");
     expect(bad.status).toBe(404);
     expect(bad.headers.get("Content-Type")).toBe("text/html; charset=utf-8");
-    expect((await call(e, "GET", "/v2/%zz/tags/list")).status).toBe(404);
+    expect((await call(e, "GET", "/v2/%zz/tags/list")).status).toBe(400); // the API: 400 NAME_INVALID (issue 10)
     const head = await call(e, "HEAD", "/");
     expect(head.status).toBe(200);
     expect(await head.text()).toBe("");
