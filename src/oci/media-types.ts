@@ -19,6 +19,8 @@ export const MediaTypes = {
   ociNondistributableLayer: "application/vnd.oci.image.layer.nondistributable.v1.tar",
   ociNondistributableLayerGzip: "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
   ociNondistributableLayerZstd: "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+  /** distribution's notification envelope (webhooks). */
+  dockerEvents: "application/vnd.docker.distribution.events.v2+json",
 } as const;
 
 export const IMAGE_MANIFEST_TYPES: ReadonlySet<string> = new Set([MediaTypes.ociManifest, MediaTypes.dockerManifest]);

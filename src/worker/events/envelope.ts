@@ -11,9 +11,10 @@
  * by digest has no mediaType or size (the manifest is gone); `actor.name` is the user or token subject,
  * empty for anonymous callers.
  */
+import { MediaTypes } from "../../oci/media-types";
 import type { EventAction, RegistryEvent } from "./event";
 
-export const EVENTS_MEDIA_TYPE = "application/vnd.docker.distribution.events.v2+json";
+export const EVENTS_MEDIA_TYPE = MediaTypes.dockerEvents;
 
 /** What the request pipeline knows about the request that caused it. */
 export interface EventRequest {

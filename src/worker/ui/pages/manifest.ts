@@ -3,6 +3,7 @@
  * to that platform's manifest); an image its layers, sizes and configuration; both their referrers
  * (signatures, SBOMs, attestations, other artifacts) by artifactType, and pull commands by tag and by digest.
  */
+import { MediaTypes } from "../../../oci/media-types";
 import { parseDigest } from "../../../oci/grammar";
 import { RegistryError } from "../../errors";
 import type { ManifestContent } from "../../storage/manifests";
@@ -159,7 +160,7 @@ ${config ? (isImageConfig(config.mediaType) ? configSection(cfg, config.mediaTyp
 }
 
 function isImageConfig(mediaType: string | undefined): boolean {
-  return mediaType === "application/vnd.oci.image.config.v1+json" || mediaType === "application/vnd.docker.container.image.v1+json";
+  return mediaType === MediaTypes.ociConfig || mediaType === MediaTypes.dockerConfig;
 }
 
 function referrersSection(name: string, list: Descriptor[], more: boolean): Html {
