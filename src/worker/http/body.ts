@@ -1,13 +1,18 @@
-/** Small request bodies (manifests, token forms) read whole, refused past a limit without reading further. */
-import type { RegistryError } from "../errors";
-
-export async function readBodyLimited(request: Request, max: number, tooLarge: () => RegistryError): Promise<Uint8Array> {
-  const declared = request.headers.get("Content-Length");
-  if (declared !== null && Number(declared) > max) throw tooLarge();
-  if (!request.body) return new Uint8Array(0);
+/**
+ * Small bodies read whole, refused past a limit without reading further: request bodies (manifests,
+ * token forms) and upstream responses (the pull-through cache's manifests and tag lists). A response
+ * declared too large is cancelled unread; a request's unread body is drained by the router.
+ */
+export async function readBodyLimited(message: Request | Response, max: number, tooLarge: () => Error): Promise<Uint8Array> {
+  const declared = message.headers.get("Content-Length");
+  if (declared !== null && Number(declared) > max) {
+    if (message instanceof Response) await message.body?.cancel();
+    throw tooLarge();
+  }
+  if (!message.body) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let total = 0;
-  const reader = request.body.getReader();
+  const reader = message.body.getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;

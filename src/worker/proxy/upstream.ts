@@ -7,6 +7,7 @@
  * which errors.ts maps to the OCI error the client gets. Requests are not retried here: a second attempt
  * would count against the upstream's rate limits, and a cached copy (stale) is the better fallback.
  */
+import { readBodyLimited } from "../http/body";
 import { MANIFEST_ACCEPT, pullScope, RegistryClient } from "../../client/registry";
 import { RegistryClientError } from "../../client/errors";
 import { MAX_MANIFEST_BYTES } from "../config";
@@ -86,7 +87,7 @@ export class UpstreamRegistry {
       return null;
     }
     await this.expectOk(res, `manifest ${repo}:${reference}`);
-    const bytes = await readLimited(res, MAX_MANIFEST_BYTES, () => new UpstreamError(this.upstream, 502, `manifest ${repo}:${reference} is larger than ${MAX_MANIFEST_BYTES} bytes`));
+    const bytes = await readBodyLimited(res, MAX_MANIFEST_BYTES, () => new UpstreamError(this.upstream, 502, `manifest ${repo}:${reference} is larger than ${MAX_MANIFEST_BYTES} bytes`));
     return { bytes, mediaType: baseType(res.headers.get("Content-Type")), claimedDigest: res.headers.get("Docker-Content-Digest") };
   }
 
@@ -171,33 +172,4 @@ export class UpstreamRegistry {
 
 function baseType(contentType: string | null): string {
   return (contentType ?? "").split(";")[0].trim();
-}
-
-async function readLimited(res: Response, max: number, tooLarge: () => Error): Promise<Uint8Array> {
-  const declared = Number(res.headers.get("Content-Length") ?? "0");
-  if (declared > max) {
-    await res.body?.cancel();
-    throw tooLarge();
-  }
-  if (!res.body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > max) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let pos = 0;
-  for (const c of chunks) {
-    out.set(c, pos);
-    pos += c.byteLength;
-  }
-  return out;
 }
