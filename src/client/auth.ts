@@ -89,8 +89,9 @@ export class AuthState {
       this.scheme = "bearer";
       this.bearer = { realm: ch.params.realm, service: ch.params.service };
       // What the request needs plus what the registry says it needs (it may name more, or other, scopes).
-      const wanted = new Set(scopes);
-      if (ch.params.scope) for (const s of ch.params.scope.split(" ")) if (s) wanted.add(s);
+      // Scopes compare by their action sets: "push,pull" from a challenge is the "pull,push" we asked for.
+      const wanted = new Set(scopes.map(normalizeScope));
+      if (ch.params.scope) for (const s of ch.params.scope.split(" ")) if (s) wanted.add(normalizeScope(s));
       const key = scopeKey([...wanted]);
       // A token we sent was refused (expired, revoked, insufficient_scope): fetch a fresh one, once.
       if (sentAuth) this.tokens.delete(key);
@@ -127,6 +128,13 @@ export class AuthState {
   }
 }
 
+/** "type:name:a,b" with its actions sorted and de-duplicated. */
+function normalizeScope(scope: string): string {
+  const i = scope.lastIndexOf(":");
+  if (i < 0) return scope;
+  return `${scope.slice(0, i)}:${[...new Set(scope.slice(i + 1).split(","))].sort().join(",")}`;
+}
+
 function scopeKey(scopes: string[]): string {
-  return [...new Set(scopes)].sort().join(" ");
+  return [...new Set(scopes.map(normalizeScope))].sort().join(" ");
 }
