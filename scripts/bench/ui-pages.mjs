@@ -11,7 +11,9 @@
  * more tags (every tenth an index, the rest the amd64 image); 20 more public repositories `perf/other-*`
  * and 10 private ones `team/secret-*`. Then times sequential GETs of each page (whole body read; 3
  * warm-ups, then `rounds` timed), once anonymous and once signed in as alice (session cookie from the
- * sign-in form), and prints median and p95 (nearest rank) per page and visitor. Stops the server and
+ * sign-in form), and prints median and p95 (nearest rank) per page and visitor; then the repository
+ * list and two tag pages again with a push before each GET (untimed), so nothing the pages cache holds.
+ * Stops the server and
  * removes every temporary folder at the end, on error and on Ctrl-C (lib/procs.mjs).
  */
 import { createHash } from "node:crypto";
@@ -116,7 +118,7 @@ async function seed() {
   await pool(tags, 16, (t) => (t.endsWith("1") ? manifest(repo, t, index, OCI_INDEX) : manifest(repo, t, amd)));
   const others = [...Array.from({ length: 20 }, (_, i) => `perf/other-${i}`), ...Array.from({ length: 10 }, (_, i) => `team/secret-${i}`)];
   await pool(others, 8, async (r) => manifest(r, "v1", await image(r, "amd64")));
-  return { repo, amdDigest, indexDigest };
+  return { repo, amdDigest, indexDigest, repush: () => manifest(repo, "latest", index, OCI_INDEX) };
 }
 
 /** A session cookie for alice, through the sign-in form as a browser gets one. */
@@ -136,10 +138,12 @@ async function signIn() {
   return `wharf_session=${session}`;
 }
 
-async function time(path, cookie) {
+/** `before` (untimed) runs ahead of each GET: e.g. a push, so that nothing cached for the page holds. */
+async function time(path, cookie, before) {
   const times = [];
   let bytes = 0;
   for (let i = 0; i < WARMUPS + ROUNDS; i++) {
+    if (before) await before();
     const s = performance.now();
     const r = await fetch(base + path, { headers: cookie ? { Cookie: cookie } : {} });
     const body = await r.text();
@@ -155,7 +159,7 @@ async function time(path, cookie) {
 
 try {
   const t0 = Date.now();
-  const { repo, amdDigest, indexDigest } = await seed();
+  const { repo, amdDigest, indexDigest, repush } = await seed();
   log(`seeded ${TAGS} tags in ${repo}, 20 more public and 10 private repositories in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const cookie = await signIn();
   const pages = [
@@ -176,6 +180,18 @@ try {
     const signed = await time(path, cookie);
     results.push({ label, path, anonymous: anon, signedIn: signed });
     log(`${path}: anonymous ${anon ? anon.median.toFixed(1) : "-"} ms, signed in ${signed.median.toFixed(1)} ms`);
+  }
+  // The same pages right after a push (`latest` pushed again: a new summary version, so no tag listing
+  // cached for the repository holds): what the first visitor after a push waits.
+  for (const [label, path] of [
+    ["`/` right after a push", "/"],
+    [`\`/r/${repo}\` right after a push`, `/r/${repo}`],
+    [`\`/r/${repo}?n=1000\` right after a push`, `/r/${repo}?n=1000`],
+  ]) {
+    const anon = await time(path, undefined, repush);
+    const signed = await time(path, cookie, repush);
+    results.push({ label, path, afterPush: true, anonymous: anon, signedIn: signed });
+    log(`${path} after a push: anonymous ${anon.median.toFixed(1)} ms, signed in ${signed.median.toFixed(1)} ms`);
   }
   const f = (r) => (r ? `${r.median.toFixed(0)} / ${r.p95.toFixed(0)} ms` : "—");
   console.log(`\n${TAGS} tags in ${repo}; median / p95 of ${ROUNDS} sequential GETs after ${WARMUPS} warm-ups; load average ${(await import("node:os")).loadavg()[0].toFixed(2)}\n`);

@@ -74,8 +74,8 @@ ${copyableBlock(daemon, "daemon.json")}`
     : html`<p><strong>dockerd</strong> uses <code>registry-mirrors</code> for Docker Hub images only, and this registry mirrors <code>${originOf(mirror)}</code>: pull through the prefix instead (<code>docker pull ${c.url.host}/${exampleRepository(mirror)}</code>).</p>`
 }
 <p><strong>containerd</strong> (and nerdctl, BuildKit): <code>/etc/containerd/certs.d/${upstreamHost}/hosts.toml</code>, with <code>config_path = "/etc/containerd/certs.d"</code> in the CRI plugin's <code>registry</code> section:</p>
-${copyableBlock(hosts, "hosts.toml")}
-${copyable(`sudo mkdir -p /etc/containerd/certs.d/${upstreamHost}`, "mkdir command")}`;
+${copyable(`sudo mkdir -p /etc/containerd/certs.d/${upstreamHost}`, "mkdir command")}
+${copyableBlock(hosts, "hosts.toml")}`;
 }
 
 /** What insecure-registries needs for this host: loopback as a range, else host:port. */
