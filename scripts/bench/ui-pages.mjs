@@ -13,8 +13,7 @@
  * warm-ups, then `rounds` timed), once anonymous and once signed in as alice (session cookie from the
  * sign-in form), and prints median and p95 (nearest rank) per page and visitor; then the repository
  * list and two tag pages again with a push before each GET (untimed), so nothing the pages cache holds.
- * Stops the server and
- * removes every temporary folder at the end, on error and on Ctrl-C (lib/procs.mjs).
+ * Stops the server and removes every temporary folder at the end, on error and on Ctrl-C (lib/procs.mjs).
  */
 import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
