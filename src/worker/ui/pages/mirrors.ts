@@ -69,7 +69,7 @@ function mirrorSettings(c: UiContext, mirror: Upstream): Html {
 <p>Names under no prefix are looked up on <code>${originOf(mirror)}</code>, so clients can send their plain pulls here (<code>docker pull alpine</code>) and fall back to the upstream when this registry cannot answer.</p>
 ${
   hub
-    ? html`<p><strong>dockerd</strong>: <code>/etc/docker/daemon.json</code>, then <code>systemctl restart docker</code>${plain ? " (this registry is served over plain HTTP, hence insecure-registries)" : ""}:</p>
+    ? html`<p><strong>dockerd</strong>: <code>/etc/docker/daemon.json</code> (merged into any settings already there), then <code>systemctl restart docker</code>${plain ? " (this registry is served over plain HTTP, hence insecure-registries)" : ""}:</p>
 ${copyableBlock(daemon, "daemon.json")}`
     : html`<p><strong>dockerd</strong> uses <code>registry-mirrors</code> for Docker Hub images only, and this registry mirrors <code>${originOf(mirror)}</code>: pull through the prefix instead (<code>docker pull ${c.url.host}/${exampleRepository(mirror)}</code>).</p>`
 }
