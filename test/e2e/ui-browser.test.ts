@@ -4,7 +4,8 @@
  * skopeo (an OCI layout built with umoci, plus an index over two platforms) and an SBOM artifact
  * referring to the index through the raw API. Then: browse / → repository → tag → platform →
  * referrer, copy a pull command, sign in, delete a tag, and check that an anonymous visitor cannot
- * see a private repository. Screenshots of every page go to test-artifacts/ui/ (git-ignored).
+ * see a private repository; last, the getting-started page of the registry restarted with a Docker Hub
+ * mirror. Screenshots of every page go to test-artifacts/ui/ (git-ignored).
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -23,7 +24,9 @@ const ALICE = "alice-browser-pw";
 const BASIC = `Basic ${Buffer.from(`alice:${ALICE}`).toString("base64")}`;
 const sha = (b: string | Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 
+const SIGNING_SECRET = "ui-browser-signing-secret-0123456789abcdef";
 let wharf: Wharf;
+let authConfig: string;
 let work: string;
 let browser: Browser;
 let indexDigest: string;
@@ -114,7 +117,8 @@ beforeAll(async () => {
       { users: ["alice"], repositories: ["*"], actions: ["*", "catalog"] },
     ],
   });
-  wharf = await startWharf({ AUTH_CONFIG: config, AUTH_SIGNING_SECRET: "ui-browser-signing-secret-0123456789abcdef" });
+  authConfig = config;
+  wharf = await startWharf({ AUTH_CONFIG: config, AUTH_SIGNING_SECRET: SIGNING_SECRET });
   const skopeo = (...args: string[]) => execFileSync("skopeo", ["--insecure-policy", ...args], { stdio: ["ignore", "pipe", "pipe"] });
   const creds = ["--dest-tls-verify=false", "--dest-creds", `alice:${ALICE}`];
   skopeo("copy", ...creds, "--all", `oci:${layout}:multi`, `docker://${wharf.host}/public/app:multi`);
@@ -257,5 +261,30 @@ describe("the web UI in Chromium", () => {
     await phone.page.goto(`${wharf.url}/getting-started`);
     await shot(phone.page, "12-getting-started-narrow");
     await phone.ctx.close();
+  });
+
+  // Last: it restarts the registry (one wrangler dev at a time) with a pull-through cache of Docker Hub as
+  // the mirror. Nothing is pulled through it (nothing outside the machine is reachable): the page only
+  // reads the setting.
+  it("getting started with a Docker Hub mirror: daemon.json and hosts.toml for this host, copyable, no credentials", async () => {
+    await wharf.stop();
+    const upstreams = JSON.stringify([{ prefix: "hub", url: "https://registry-1.docker.io", mirror: true, username: "hub-robot", password: "dckr_pat_NEVER_SHOWN" }]);
+    const doc = JSON.parse(authConfig);
+    doc.rules.push({ users: ["anonymous"], repositories: ["hub/*"], actions: ["pull"] });
+    wharf = await startWharf({ AUTH_CONFIG: JSON.stringify(doc), AUTH_SIGNING_SECRET: SIGNING_SECRET, UPSTREAMS: upstreams });
+    const { ctx, page, problems } = await visitor({ permissions: ["clipboard-read", "clipboard-write"] });
+    await page.goto(`${wharf.url}/getting-started`);
+    const main = await page.locator("main").innerText();
+    expect(main).toContain(`docker pull ${wharf.host}/hub/alpine`);
+    expect(main).toContain("/etc/docker/daemon.json");
+    expect(main).toContain("/etc/containerd/certs.d/docker.io/hosts.toml");
+    expect(main).toContain(`[host."${wharf.url}"]`);
+    expect(await page.content()).not.toMatch(/dckr_pat_NEVER_SHOWN|hub-robot/);
+    await page.getByRole("button", { name: "Copy daemon.json" }).click();
+    const copied = JSON.parse(await page.evaluate(() => navigator.clipboard.readText()));
+    expect(copied).toEqual({ "registry-mirrors": [wharf.url], "insecure-registries": ["127.0.0.0/8"] });
+    await shot(page, "13-getting-started-mirror");
+    expect(problems).toEqual([]);
+    await ctx.close();
   });
 });

@@ -17,6 +17,13 @@ beforeEach(async () => {
 });
 
 describe("manifests by tag", () => {
+  it("a tagged fill has the cache repository's summary recounted (the web UI's list), after the store", async () => {
+    await up.image("org/summed", "v1");
+    expect((await req("GET", "/v2/up/org/summed/manifests/v1", { headers: ACCEPT })).status).toBe(200);
+    // the recount runs after the response (waitUntil), in the repository's object
+    await expect.poll(async () => (await env.BUCKET.get(paths.summary("up/org/summed")))?.json(), { timeout: 5000 }).toMatchObject({ tags: 1, latest: { tag: "v1" } });
+  });
+
   it("fetches on a miss, then serves from R2 within the TTL without asking upstream", async () => {
     const img = await up.image("org/app", "v1");
     const first = await req("GET", "/v2/up/org/app/manifests/v1", { headers: ACCEPT });

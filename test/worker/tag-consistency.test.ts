@@ -10,6 +10,7 @@ import type { Env } from "../../src/worker/config";
 import worker from "../../src/worker/index";
 import { RepositoryMutations } from "../../src/worker/repository/mutations";
 import { ManifestStore } from "../../src/worker/storage/manifests";
+import { SummaryStore } from "../../src/worker/storage/summaries";
 import { paths } from "../../src/worker/storage/paths";
 import { BASE, OCI_INDEX, req, sha256 } from "./helpers";
 
@@ -93,7 +94,7 @@ describe("the interleaving that lost a tag's reverse-index entry", () => {
     const [da, db] = [await digestOf(a), await digestOf(b)];
     const g = gatedBucket();
     const store = new ManifestStore(g.bucket);
-    const repo = new RepositoryMutations(store);
+    const repo = new RepositoryMutations(store, new SummaryStore(g.bucket));
     await repo.putManifest(name, da.toString(), a, OCI_INDEX, "t");
     const held = g.hold("delete", paths.tagged(name, da, "t"));
     const putB = repo.putManifest(name, db.toString(), b, OCI_INDEX, "t");
@@ -112,7 +113,7 @@ describe("the interleaving that lost a tag's reverse-index entry", () => {
   });
 
   it("a failed mutation does not stop the queue", async () => {
-    const repo = new RepositoryMutations(new ManifestStore(env.BUCKET));
+    const repo = new RepositoryMutations(new ManifestStore(env.BUCKET), new SummaryStore(env.BUCKET));
     await expect(repo.deleteTag("race/fail", "nope")).rejects.toMatchObject({ kind: "MANIFEST_UNKNOWN" });
     const a = manifest("after failure");
     await repo.putManifest("race/fail", (await digestOf(a)).toString(), a, OCI_INDEX, "t");

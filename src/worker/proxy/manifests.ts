@@ -138,7 +138,10 @@ async function store_(c: RequestContext, t: ProxyTarget, digest: Digest, m: Upst
   } catch (e) {
     throw lyingUpstream(t.upstream, `manifest ${t.repo}@${digest}`, `is not a valid manifest (${(e as Error).message})`);
   }
-  await c.storage.manifests.put(t.cacheRepo, digest, m.bytes, facts, tag);
+  const pushed = await c.storage.manifests.put(t.cacheRepo, digest, m.bytes, facts, tag);
+  // Stored outside the repository's object (no tag-move race matters in a cache): have it recount the
+  // cache repository's summary for the web UI, after the write (storage/summaries.ts).
+  if (pushed) c.waitUntil(c.repositories.recount(t.cacheRepo).catch((e) => console.error("proxy: recounting a summary failed", e)));
   const bytes = m.bytes.buffer.slice(m.bytes.byteOffset, m.bytes.byteOffset + m.bytes.byteLength) as ArrayBuffer;
   return { digest, mediaType: facts.mediaType, size: m.bytes.byteLength, bytes };
 }

@@ -1,9 +1,11 @@
 /**
  * The Worker's side of the per-repository Durable Object (protocol: mutations.ts): the only way Worker
- * code moves or deletes a tag, stores a manifest, or deletes one. Reads go to storage directly.
+ * code moves or deletes a tag, stores a manifest, or deletes one, and how a reader gets a missing or old
+ * repository summary counted. Reads go to storage directly.
  */
 import type { Env } from "../config";
 import { type Digest, parseDigest } from "../../oci/grammar";
+import type { RepositorySummary } from "../storage/summaries";
 import { unwrap } from "./mutations";
 
 export class Repositories {
@@ -25,5 +27,15 @@ export class Repositories {
 
   async deleteManifest(name: string, digest: Digest): Promise<void> {
     unwrap(await this.stub(name).deleteManifest(name, digest.toString()));
+  }
+
+  /** The repository's summary (storage/summaries.ts), counted by the object when there is none. */
+  async summary(name: string): Promise<RepositorySummary> {
+    return this.stub(name).summary(name);
+  }
+
+  /** Have the object count the tags afresh, unless it did less than `olderThanMs` ago. */
+  async recount(name: string, olderThanMs = 0): Promise<RepositorySummary> {
+    return this.stub(name).recount(name, olderThanMs);
   }
 }

@@ -34,6 +34,11 @@
  *    step's order keeps the invariant at every point (the entry is written before the tag; tags go before
  *    their revision), so a half-done call leaves at most extra entries, which step 4 tolerates.
  *
+ * 6. The repository's summary (storage/summaries.ts: tag count and latest tag, for the web UI) is written
+ *    last, inside the same queued call, from what the mutation did; a mutation that fails other than with
+ *    a DomainError (those come before any write) forgets it, and the next reader has it recounted. `summary` and `recount` run
+ *    in the queue too, so a recount never interleaves with a mutation's writes.
+ *
  * Why a Durable Object rather than conditional writes on etags (measured: docs/decisions.md, "tag moves"):
  * R2 has `onlyIf` on put but not on delete, so neither the clean-up of step 2 nor the tag deletes of step 4
  * can be made conditional, and the PUT-against-DELETE race of step 3 needs a re-check and repair loop.
@@ -43,30 +48,72 @@ import { DomainError, type PlainDomainError } from "../domain-errors";
 import { type Digest, parseDigest } from "../../oci/grammar";
 import { parseManifest } from "../../oci/manifest";
 import type { ManifestStore } from "../storage/manifests";
+import type { RepositorySummary, SummaryStore } from "../storage/summaries";
 
 export type MutationResult<T> = { ok: true; value: T } | { ok: false; error: PlainDomainError };
 
 export class RepositoryMutations {
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly store: ManifestStore) {}
+  constructor(
+    private readonly store: ManifestStore,
+    private readonly summaries: SummaryStore,
+  ) {}
 
   /** Store a manifest (already checked by the Worker) and move `tag` to it. */
   putManifest(name: string, digest: string, bytes: Uint8Array, contentType: string, tag?: string): Promise<void> {
-    return this.exclusive(async () => {
+    return this.mutation(name, async () => {
       const facts = parseManifest(bytes, contentType);
-      await this.store.put(name, parseDigest(digest), bytes, facts, tag);
+      const pushed = await this.store.put(name, parseDigest(digest), bytes, facts, tag);
+      if (pushed) await this.summaries.tagPushed(name, pushed);
     });
   }
 
   /** Remove a tag; returns the digest it pointed at. */
   deleteTag(name: string, tag: string): Promise<Digest> {
-    return this.exclusive(() => this.store.deleteTag(name, tag));
+    return this.mutation(name, async () => {
+      const digest = await this.store.deleteTag(name, tag);
+      await this.summaries.tagsRemoved(name, [tag]);
+      return digest;
+    });
   }
 
   /** Remove a revision and every tag still pointing at it. */
   deleteManifest(name: string, digest: string): Promise<void> {
-    return this.exclusive(() => this.store.deleteManifest(name, parseDigest(digest)));
+    return this.mutation(name, async () => {
+      const removed = await this.store.deleteManifest(name, parseDigest(digest));
+      await this.summaries.tagsRemoved(name, removed);
+    });
+  }
+
+  /** The repository's summary, counted now if there is none. */
+  summary(name: string): Promise<RepositorySummary> {
+    return this.exclusive(async () => (await this.summaries.get(name)) ?? this.summaries.recount(name));
+  }
+
+  /** Count the tags afresh unless they were counted less than `olderThanMs` ago (or by a caller queued meanwhile). */
+  recount(name: string, olderThanMs = 0): Promise<RepositorySummary> {
+    return this.exclusive(async () => {
+      const s = await this.summaries.get(name);
+      if (s && Date.now() - s.countedAt < olderThanMs) return s;
+      return this.summaries.recount(name);
+    });
+  }
+
+  /**
+   * A queued mutation. A DomainError (unknown tag or manifest, invalid manifest) is thrown before any
+   * write; any other failure may come mid-way, so the summary is forgotten: what it knows may no longer
+   * be what R2 holds.
+   */
+  private mutation<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!(err instanceof DomainError)) await this.summaries.forget(name).catch(() => undefined);
+        throw err;
+      }
+    });
   }
 
   /** Run `fn` after every call queued before it has finished; failures do not stop the queue. */

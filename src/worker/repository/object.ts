@@ -1,11 +1,12 @@
 /**
  * Repository: the Durable Object, one per repository name, through which every tag and manifest
- * mutation of that repository passes (protocol: mutations.ts). It keeps no state of its own; R2 holds
- * everything. RPC methods return plain results so DomainErrors reach the Worker with their kinds.
+ * mutation of that repository passes (protocol: mutations.ts), and the only writer of its summary. It
+ * keeps no state of its own; R2 holds everything. RPC methods return plain results so DomainErrors reach the Worker with their kinds.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../config";
 import { ManifestStore } from "../storage/manifests";
+import { type RepositorySummary, SummaryStore } from "../storage/summaries";
 import { type MutationResult, RepositoryMutations, toResult } from "./mutations";
 
 export class Repository extends DurableObject<Env> {
@@ -13,7 +14,7 @@ export class Repository extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.mutations = new RepositoryMutations(new ManifestStore(env.BUCKET));
+    this.mutations = new RepositoryMutations(new ManifestStore(env.BUCKET), new SummaryStore(env.BUCKET));
   }
 
   putManifest(name: string, digest: string, bytes: Uint8Array, contentType: string, tag?: string): Promise<MutationResult<null>> {
@@ -26,5 +27,13 @@ export class Repository extends DurableObject<Env> {
 
   deleteManifest(name: string, digest: string): Promise<MutationResult<null>> {
     return toResult(this.mutations.deleteManifest(name, digest).then(() => null));
+  }
+
+  summary(name: string): Promise<RepositorySummary> {
+    return this.mutations.summary(name);
+  }
+
+  recount(name: string, olderThanMs?: number): Promise<RepositorySummary> {
+    return this.mutations.recount(name, olderThanMs);
   }
 }

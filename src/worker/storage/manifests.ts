@@ -13,11 +13,12 @@
 import { DomainError } from "../domain-errors";
 import { type Digest, parseDigest } from "../../oci/grammar";
 import type { ManifestFacts } from "../../oci/manifest";
-import { listKeys, type ListedObject, listNames, listObjects, type Page } from "./listing";
+import { listKeys, listNames, listObjects, type Page } from "./listing";
 import { encodeRefs } from "./manifest-refs";
 import { paths } from "./paths";
 import { ReferrerStore } from "./referrers";
 import { CatalogStore } from "./catalog";
+import { sizeOf, type TagPushed } from "./summaries";
 
 export interface ManifestInfo {
   digest: Digest;
@@ -44,14 +45,6 @@ export interface TagDetail {
   artifactType?: string;
 }
 
-/** How many tags a repository has (up to a limit) and which was pushed last. */
-export interface TagSummary {
-  count: number;
-  /** More tags than the limit: `count` is a lower bound. */
-  more: boolean;
-  latest?: { tag: string; pushedAt: Date; info: ManifestInfo | null };
-}
-
 export interface TagDetailPage {
   tags: TagDetail[];
   more: boolean;
@@ -69,7 +62,8 @@ export class ManifestStore {
     this.catalog = new CatalogStore(bucket);
   }
 
-  async put(name: string, digest: Digest, bytes: Uint8Array, facts: ManifestFacts, tag?: string): Promise<void> {
+  /** Store a revision (and point `tag` at it); says what happened to the tag, for the repository's summary. */
+  async put(name: string, digest: Digest, bytes: Uint8Array, facts: ManifestFacts, tag?: string): Promise<TagPushed | null> {
     const summary = await this.summarize(name, facts);
     await this.storeRevision(name, digest, bytes, facts, summary);
     if (facts.subject) {
@@ -81,8 +75,13 @@ export class ManifestStore {
         annotations: facts.annotations,
       });
     }
-    if (tag !== undefined) await this.moveTag(name, tag, digest, bytes, facts.mediaType, summary);
+    let pushed: TagPushed | null = null;
+    if (tag !== undefined) {
+      const moved = await this.moveTag(name, tag, digest, bytes, facts.mediaType, summary);
+      pushed = { tag, digest: digest.toString(), pushedAt: moved.uploaded.getTime(), contentSize: sizeOf(summary.contentSize), added: moved.previous === null };
+    }
     await this.catalog.add(name);
+    return pushed;
   }
 
   async stat(name: string, digest: Digest): Promise<ManifestInfo | null> {
@@ -154,16 +153,6 @@ export class ManifestStore {
   }
 
   /** Remove a tag; returns the digest it pointed at. */
-  /** Count tags (up to `limit`, one list call per 1,000, no metadata) and stat the one pushed last. */
-  async summarizeTags(name: string, limit: number): Promise<TagSummary> {
-    const page = await listObjects(this.bucket, paths.tagsPrefix(name), limit, undefined, false);
-    let latest: ListedObject | undefined;
-    for (const o of page.objects) if (!latest || o.uploaded > latest.uploaded) latest = o;
-    if (!latest) return { count: 0, more: page.more };
-    const info = await this.statTag(name, latest.name);
-    return { count: page.objects.length, more: page.more, latest: { tag: latest.name, pushedAt: latest.uploaded, info } };
-  }
-
   async deleteTag(name: string, tag: string): Promise<Digest> {
     const digest = await this.resolveTag(name, tag);
     if (!digest) throw new DomainError("MANIFEST_UNKNOWN", `tag ${tag} not found in ${name}`);
@@ -171,21 +160,26 @@ export class ManifestStore {
     return digest;
   }
 
-  /** Delete a revision, every tag that points at it, and its referrer entry. */
-  async deleteManifest(name: string, digest: Digest): Promise<void> {
+  /** Delete a revision, every tag that points at it, and its referrer entry; returns the tags deleted. */
+  async deleteManifest(name: string, digest: Digest): Promise<string[]> {
     const obj = await this.bucket.head(paths.manifest(name, digest));
     if (!obj) throw new DomainError("MANIFEST_UNKNOWN", `manifest ${digest} not found in ${name}`);
+    const removed: string[] = [];
     for await (const keys of listKeys(this.bucket, paths.taggedPrefix(name, digest))) {
       for (const key of keys) {
         const tag = key.slice(paths.taggedPrefix(name, digest).length);
         const current = await this.resolveTag(name, tag);
-        if (current?.toString() === digest.toString()) await this.bucket.delete(paths.tag(name, tag));
+        if (current?.toString() === digest.toString()) {
+          await this.bucket.delete(paths.tag(name, tag));
+          removed.push(tag);
+        }
       }
       await this.bucket.delete(keys);
     }
     const subject = obj.customMetadata?.subject;
     if (subject) await this.referrers.remove(name, parseDigest(subject), digest);
     await this.bucket.delete(paths.manifest(name, digest));
+    return removed;
   }
 
   /**
@@ -244,16 +238,17 @@ export class ManifestStore {
     bytes: Uint8Array,
     mediaType: string,
     summary: Record<string, string> = {},
-  ): Promise<void> {
+  ): Promise<{ previous: Digest | null; uploaded: Date }> {
     const previous = await this.resolveTag(name, tag);
     await this.bucket.put(paths.tagged(name, digest, tag), "");
-    await this.bucket.put(paths.tag(name, tag), bytes, {
+    const written = await this.bucket.put(paths.tag(name, tag), bytes, {
       httpMetadata: { contentType: mediaType },
       customMetadata: { ...summary, digest: digest.toString(), inline: "1" },
     });
     if (previous && previous.toString() !== digest.toString()) {
       await this.bucket.delete(paths.tagged(name, previous, tag));
     }
+    return { previous, uploaded: written?.uploaded ?? new Date() };
   }
 }
 

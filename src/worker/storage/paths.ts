@@ -17,6 +17,9 @@
  *   │   │   │                                    the same summary metadata, so a tag list with metadata needs no reads
  *   │   │   └── tagged/<alg>/<hex>/<tag>         reverse index: tags that point at a manifest (for delete)
  *   │   ├── _referrers/<alg>/<subject hex>/<alg>/<referrer hex>   descriptor (JSON) of a referrer
+ *   │   ├── _summary                             JSON: tag count, latest tag (name, digest, push time, size) and a
+ *   │   │                                        version; written only by the repository's Durable Object
+ *   │   │                                        (storage/summaries.ts), read by the web UI's repository list
  *   │   └── _proxy/                              only in a pull-through cache repository (src/worker/proxy/)
  *   │       ├── tags/<tag>                       when the tag was last checked upstream
  *   │       │                                    (customMetadata: digest, checkedAt = ms since epoch)
@@ -33,8 +36,8 @@
  * An index entry or a layer link may carry customMetadata `condemned` (a GC run wants it gone; any new
  * reference clears it) or `tombstone` (GC won: readers treat it as absent); see storage/condemnation.ts.
  *
- * Repository name components never start with "_" (spec grammar), so "_layers", "_manifests" and
- * "_referrers" cannot collide with a nested repository name, and listing one prefix never walks
+ * Repository name components never start with "_" (spec grammar), so "_layers", "_manifests",
+ * "_referrers", "_summary" and "_proxy" cannot collide with a nested repository name, and listing one prefix never walks
  * into another repository.
  */
 import { type Digest, parseDigest } from "../../oci/grammar";
@@ -57,6 +60,8 @@ export const paths = {
   referrer: (name: string, subject: Digest, referrer: Digest) =>
     `${REPOS}${name}/_referrers/${subject.algorithm}/${subject.hex}/${referrer.algorithm}/${referrer.hex}`,
   referrersPrefix: (name: string, subject: Digest) => `${REPOS}${name}/_referrers/${subject.algorithm}/${subject.hex}/`,
+
+  summary: (name: string) => `${REPOS}${name}/_summary`,
 
   proxyTag: (name: string, tag: string) => `${REPOS}${name}/_proxy/tags/${tag}`,
   proxyTagList: (name: string) => `${REPOS}${name}/_proxy/taglist`,

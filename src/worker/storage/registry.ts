@@ -3,12 +3,15 @@ import { BlobStore } from "./blobs";
 import { CatalogStore } from "./catalog";
 import { ManifestStore } from "./manifests";
 import { ReferrerStore } from "./referrers";
+import { SummaryStore } from "./summaries";
 
 export interface RegistryStorage {
   blobs: BlobStore;
   manifests: ManifestStore;
   referrers: ReferrerStore;
   catalog: CatalogStore;
+  /** Read them here; only the repository's Durable Object writes them. */
+  summaries: SummaryStore;
 }
 
 export function openStorage(bucket: R2Bucket): RegistryStorage {
@@ -17,5 +20,6 @@ export function openStorage(bucket: R2Bucket): RegistryStorage {
     manifests: new ManifestStore(bucket),
     referrers: new ReferrerStore(bucket),
     catalog: new CatalogStore(bucket),
+    summaries: new SummaryStore(bucket),
   };
 }

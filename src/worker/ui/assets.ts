@@ -52,6 +52,9 @@ a.danger{color:var(--danger)}
 .cmd .tool{min-width:4.5rem;color:var(--muted);font-size:.85rem}
 .cmd code{flex:1;padding:.35rem .5rem}
 .cmd button{padding:.2rem .6rem;font-size:.85rem}
+.cmd.block{align-items:flex-start}
+.cmd pre{flex:1;margin:0}
+.cmd pre code{padding:0;background:none}
 .badge{display:inline-block;font-size:.78rem;padding:.05rem .45rem;border:1px solid var(--line);border-radius:99px;color:var(--muted);white-space:nowrap}
 .notice{padding:.7rem .9rem;border:1px solid var(--line);border-left:4px solid var(--accent);border-radius:5px;background:var(--soft);margin:1rem 0}
 .notice.error{border-left-color:var(--danger)}

@@ -21,6 +21,8 @@ export interface UiContext {
   csrf: string;
   /** CSRF key when the registry has no AUTH_SIGNING_SECRET. */
   csrfFallbackKey: string | undefined;
+  /** Keep the Worker alive for work after the response. */
+  waitUntil(promise: Promise<unknown>): void;
   /** The route's `ref` parameter (the path after /r/). */
   rest: string;
 }

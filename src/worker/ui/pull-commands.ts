@@ -32,3 +32,8 @@ export function commandList(cmds: Command[], label: string): Html {
 export function copyable(text: string, label: string): Html {
   return html`<div class="cmd"><code>${text}</code><button type="button" data-copy="${text}" hidden aria-label="Copy ${label}">Copy</button></div>`;
 }
+
+/** A copyable file or snippet of several lines. */
+export function copyableBlock(text: string, label: string): Html {
+  return html`<div class="cmd block"><pre><code>${text}</code></pre><button type="button" data-copy="${text}" hidden aria-label="Copy ${label}">Copy</button></div>`;
+}

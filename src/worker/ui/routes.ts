@@ -70,6 +70,7 @@ async function uiContext(rc: RequestContext): Promise<UiContext> {
     viewer: v,
     csrf: await csrfToken(auth, v, fallbackKey),
     csrfFallbackKey: fallbackKey,
+    waitUntil: (p) => rc.waitUntil(p),
     rest: rc.params.ref ?? "",
   };
 }

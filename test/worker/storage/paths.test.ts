@@ -18,6 +18,7 @@ describe("path spec", () => {
     [paths.taggedPrefix("app", A), `repositories/app/_manifests/tagged/sha256/${"a".repeat(64)}/`],
     [paths.referrer("app", A, B), `repositories/app/_referrers/sha256/${"a".repeat(64)}/sha512/${"b".repeat(128)}`],
     [paths.referrersPrefix("app", A), `repositories/app/_referrers/sha256/${"a".repeat(64)}/`],
+    [paths.summary("team/app"), "repositories/team/app/_summary"],
     [paths.proxyTag("hub/library/alpine", "3"), "repositories/hub/library/alpine/_proxy/tags/3"],
     [paths.proxyTagList("hub/library/alpine"), "repositories/hub/library/alpine/_proxy/taglist"],
     [paths.proxyPulled("hub/x", A), `repositories/hub/x/_proxy/pulled/sha256/${"a".repeat(64)}`],
@@ -51,6 +52,7 @@ describe("path spec", () => {
     expect(text(parseRepoKey(paths.tagged("app", A, "v1")))).toEqual({ repo: "app", kind: "tagged", digest: String(A), tag: "v1" });
     expect(text(parseRepoKey(paths.referrer("app", A, B)))).toEqual({ repo: "app", kind: "referrer", subject: String(A), referrer: String(B) });
     expect(parseRepoKey("repositories/app/_uploads/x")).toBeNull();
+    expect(parseRepoKey(paths.summary("app"))).toBeNull(); // garbage collection leaves it alone
     expect(parseRepoKey(paths.catalogEntry("app"))).toBeNull();
     expect(String(parseBlobIndexKey(paths.blobIndex(B)))).toBe(String(B));
     expect(parseBlobIndexKey("blobs/sha256/not-hex")).toBeNull();

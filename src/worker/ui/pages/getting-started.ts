@@ -1,9 +1,10 @@
-/** GET /getting-started: docker login, CI tokens, and how to point clients at this registry. */
+/** GET /getting-started: docker login, CI tokens, and the pull-through cache's prefixes and mirror settings (mirrors.ts). */
 import type { UiHandler } from "../context";
 import { html } from "../html";
 import { page } from "../layout";
 import { copyable } from "../pull-commands";
 import { isLoopback } from "../session";
+import { mirrorSection } from "./mirrors";
 
 export const gettingStartedPage: UiHandler = async (c) => {
   const host = c.url.host;
@@ -23,7 +24,7 @@ ${plain && !isLoopback(c.url) ? html`<p class="notice">This registry is served o
 ${copyable(`docker tag myimage ${host}/apps/myimage:1.0`, "docker tag command")}
 ${copyable(`docker push ${host}/apps/myimage:1.0`, "docker push command")}
 ${auth.signingSecret ? ciSection(host) : ""}
-${mirrorSection()}`;
+${mirrorSection(c)}`;
   return page(c, { title: "Getting started", body, crumbs: [["Repositories", "/"], ["Getting started"]] });
 };
 
@@ -33,12 +34,4 @@ function ciSection(host: string) {
 ${copyable(`AUTH_SIGNING_SECRET=... wharf token create --repo 'ci/*' --actions pull,push --ttl 30d`, "token command")}
 ${copyable(`echo "$WHARF_TOKEN" | docker login ${host} -u ci --password-stdin`, "CI login command")}
 <p>Revoke one by adding its id to <code>AUTH_REVOKED_TOKENS</code>. A CI token also signs in to these pages (“Sign in”, token field).</p>`;
-}
-
-/**
- * dockerd/containerd mirror settings belong here once the pull-through cache (issue 12) exists and
- * there is an upstream to mirror; until then the page does not offer what the registry cannot do.
- */
-function mirrorSection() {
-  return html``;
 }

@@ -18,12 +18,13 @@ export const repositoriesPage: UiHandler = async (c) => {
     : undefined;
   const rows = names.map((name, i) => {
     const s = summaries[i];
+    const pushed = s.latest ? new Date(s.latest.pushedAt) : undefined;
     return html`<tr>
 <td><a href="${href(["/r/", { name }])}">${name}</a></td>
-<td class="num">${s.count}${s.more ? "+" : ""}</td>
+<td class="num">${s.tags}${s.more ? "+" : ""}</td>
 <td>${s.latest ? html`<a href="${href(["/r/", { name }, ":", s.latest.tag])}">${s.latest.tag}</a>` : html`<span class="muted">—</span>`}</td>
-<td class="num">${bytes(s.latest?.info?.contentSize)}</td>
-<td><time datetime="${s.latest?.pushedAt.toISOString()}" title="${when(s.latest?.pushedAt)}">${ago(s.latest?.pushedAt)}</time></td>
+<td class="num">${bytes(s.latest?.contentSize)}</td>
+<td><time datetime="${pushed?.toISOString()}" title="${when(pushed)}">${ago(pushed)}</time></td>
 </tr>`;
   });
   const body = html`<h1>Repositories</h1>

@@ -4,6 +4,7 @@ import { mayDelete, mayView, type UiContext } from "../context";
 import { ago, bytes, shortDigest, when } from "../format";
 import { html, href } from "../html";
 import { page } from "../layout";
+import { tagPage } from "../data";
 import { commandList, pullCommands } from "../pull-commands";
 import { digestHref, repoHref, tagHref } from "../reference";
 import type { TagDetail } from "../../storage/manifests";
@@ -31,7 +32,7 @@ export async function tagsPage(c: UiContext, name: string): Promise<Response> {
   const after = c.url.searchParams.get("after") ?? undefined;
   const nRaw = Number(c.url.searchParams.get("n") ?? TAGS_PER_PAGE);
   const n = Number.isSafeInteger(nRaw) && nRaw > 0 ? Math.min(nRaw, MAX_TAGS_PER_PAGE) : TAGS_PER_PAGE;
-  const { tags, more } = await c.storage.manifests.listTagDetails(name, n, after, q);
+  const { tags, more } = await tagPage(c, name, n, after, q);
   const canDelete = mayDelete(c, name);
   const deleted = c.url.searchParams.get("deleted");
   const nextLink = more && tags.length ? href([repoHref(name)], { q, n: n === TAGS_PER_PAGE ? undefined : n, after: tags[tags.length - 1].tag }) : undefined;
