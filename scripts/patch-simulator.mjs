@@ -1,20 +1,25 @@
 #!/usr/bin/env node
 /**
- * `npm install` / `npm ci` (postinstall): make the local R2 simulator read multipart objects at about
- * the speed it reads plain ones. Changes only how miniflare's R2 simulator copies bytes; nothing that
- * runs in production, and no behaviour (same bytes, ranges, errors).
+ * `npm install` / `npm ci` (postinstall): make the local R2 simulator move bytes at about the speed of
+ * the disk beneath it. Changes only how miniflare's R2 simulator copies bytes; nothing that runs in
+ * production, and no behaviour (same bytes, ranges, checksums, errors). Two patches:
  *
- * Why: miniflare assembles a GET of a multipart object (what every chunked push stores) by piping each
- * part's blob stream through a JavaScript TransformStream, chunk by small chunk. Measured with the
- * benchmark's floor Worker (bench/floor, `PUT ?part=16777216` stores a multipart object), 300 MB, this
- * machine: plain object GET 0.35 CPU-s, multipart 11.7 CPU-s (about 25 MB/s of workerd CPU). Reading
- * each part with a BYOB reader in 4 MiB pieces (`readAtLeast`) and writing those into the same
- * TransformStream: 0.79 CPU-s (1 MiB pieces: 1.1). A native IdentityTransformStream in its place hangs
- * (workerd 2026-04), so the JS stream stays.
+ * - multipart reads: miniflare assembles a GET of a multipart object (what every chunked push stores)
+ *   by piping each part's blob stream through a JavaScript TransformStream, chunk by small chunk.
+ *   Measured with the benchmark's floor Worker (bench/floor, `PUT ?part=16777216` stores a multipart
+ *   object), 300 MB, this machine: plain object GET 0.35 CPU-s, multipart 11.7 CPU-s (about 25 MB/s of
+ *   workerd CPU). Reading each part with a BYOB reader in 4 MiB pieces (`readAtLeast`) and writing those
+ *   into the same TransformStream: 0.79 CPU-s (1 MiB pieces: 1.1). A native IdentityTransformStream in
+ *   its place hangs (workerd 2026-04), so the JS stream stays.
+ * - puts (objects and multipart parts): every put body is hashed (MD5, and any checksum asked for) by a
+ *   JavaScript TransformStream fed in the small pieces the body arrives in. 50 MB put by a bare Worker
+ *   (`env.B.put(key, request.body)`): 2.04 CPU-s of workerd and 3.0-4.3 s wall (load 4); the same body
+ *   re-read in 1 MiB pieces (`readAtLeast`) before the hash: 0.25 CPU-s and 1.2-1.4 s. Every push, every
+ *   pull-through fill and the benchmark's floor put run through it.
  *
- * The edit is an exact text replacement in miniflare's bundled R2 worker, made only where the original
+ * Each edit is an exact text replacement in miniflare's bundled R2 worker, made only where the original
  * text is found (idempotent; after an upgrade that changes the code it says so and changes nothing).
- * `node scripts/patch-simulator.mjs --check` exits 1 unless every copy found is patched.
+ * `node scripts/patch-simulator.mjs --check` exits 1 unless every copy found has every patch.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -59,26 +64,73 @@ async function wharfCopyPart(value, writer) {
 const START_ORIGINAL = "    return (async () => {\n      let i = 0;\n      try {\n        for (; i < requiredParts.length; i++) {";
 const START_PATCHED = "    return (async () => {\n      let i = 0, writer = identity2.writable.getWriter();\n      try {\n        for (; i < requiredParts.length; i++) {";
 
+/** Multipart reads: the new text, or null when the original is not exactly where this patch expects it. */
+function patchMultipartRead(text) {
+  const b = text.indexOf(ORIGINAL);
+  const a = b < 0 ? -1 : text.lastIndexOf(START_ORIGINAL, b);
+  if (a < 0 || b < a || text.indexOf(ORIGINAL, b + 1) >= 0) return null;
+  return HELPER + text.slice(0, a) + START_PATCHED + text.slice(a + START_ORIGINAL.length, b) + PATCHED + text.slice(b + ORIGINAL.length);
+}
+
+const PUT_MARK = "/* wharf: put bodies hashed in 1 MiB pieces (scripts/patch-simulator.mjs) */";
+const PUT_ORIGINAL = "value.pipeThrough(digesting)";
+const PUT_PATCHED = "wharfLargeChunks(value).pipeThrough(digesting)";
+const PUT_HELPER = `${PUT_MARK}
+function wharfLargeChunks(stream) {
+  let reader;
+  try {
+    reader = stream.getReader({ mode: "byob" });
+  } catch {
+    return stream;
+  }
+  return new ReadableStream({
+    async pull(controller) {
+      const { done, value } = await reader.readAtLeast(1048576, new Uint8Array(1048576));
+      if (value !== void 0 && value.byteLength > 0) controller.enqueue(value);
+      if (done) controller.close();
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}
+`;
+
+/** Puts (#put and #uploadPart both hash `value` this way): the new text, or null when not found twice. */
+function patchPut(text) {
+  const parts = text.split(PUT_ORIGINAL);
+  if (parts.length !== 3) return null;
+  return PUT_HELPER + parts.join(PUT_PATCHED);
+}
+
+const PATCHES = [
+  { mark: MARK, apply: patchMultipartRead, what: "multipart reads in 4 MiB pieces", otherwise: "multipart pulls stay slow locally" },
+  { mark: PUT_MARK, apply: patchPut, what: "put bodies hashed in 1 MiB pieces", otherwise: "pushes stay slow locally" },
+];
+
 const check = process.argv.includes("--check");
 let unpatched = 0;
 for (const rel of COPIES) {
   const file = join(root, rel);
   if (!existsSync(file)) continue;
-  const text = readFileSync(file, "utf8");
-  if (text.includes(MARK)) continue;
-  const b = text.indexOf(ORIGINAL);
-  const a = b < 0 ? -1 : text.lastIndexOf(START_ORIGINAL, b);
-  if (a < 0 || b < a || text.indexOf(ORIGINAL, b + 1) >= 0) {
-    console.warn(`patch-simulator: ${rel}: miniflare's multipart read is not the code this patch knows; left as it is (multipart pulls stay slow locally)`);
-    unpatched++;
-    continue;
+  let text = readFileSync(file, "utf8");
+  let changed = false;
+  for (const p of PATCHES) {
+    if (text.includes(p.mark)) continue;
+    const out = p.apply(text);
+    if (out === null) {
+      console.warn(`patch-simulator: ${rel}: not the code this patch knows (${p.what}); left as it is (${p.otherwise})`);
+      unpatched++;
+      continue;
+    }
+    if (check) {
+      unpatched++;
+      continue;
+    }
+    text = out;
+    changed = true;
+    console.log(`patch-simulator: ${rel}: ${p.what}`);
   }
-  if (check) {
-    unpatched++;
-    continue;
-  }
-  const out = HELPER + text.slice(0, a) + START_PATCHED + text.slice(a + START_ORIGINAL.length, b) + PATCHED + text.slice(b + ORIGINAL.length);
-  writeFileSync(file, out);
-  console.log(`patch-simulator: ${rel}: multipart reads in 4 MiB pieces`);
+  if (changed) writeFileSync(file, text);
 }
 if (check && unpatched) process.exit(1);
