@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
- * `npm install` / `npm ci` (postinstall): make the local R2 simulator move bytes at about the speed of
- * the disk beneath it. Changes only how miniflare's R2 simulator copies bytes; nothing that runs in
- * production, and no behaviour (same bytes, ranges, checksums, errors). Two patches:
+ * `npm install` / `npm ci` (postinstall): make the local runtime (`wrangler dev` and the R2 simulator)
+ * move bytes at about the speed of the disk beneath it. Changes only local development tools; nothing
+ * that runs in production, and no behaviour (same bytes, ranges, checksums, errors). Three patches:
  *
  * - multipart reads: miniflare assembles a GET of a multipart object (what every chunked push stores)
  *   by piping each part's blob stream through a JavaScript TransformStream, chunk by small chunk.
@@ -16,8 +16,15 @@
  *   (`env.B.put(key, request.body)`): 2.04 CPU-s of workerd and 3.0-4.3 s wall (load 4); the same body
  *   re-read in 1 MiB pieces (`readAtLeast`) before the hash: 0.25 CPU-s and 1.2-1.4 s. Every push, every
  *   pull-through fill and the benchmark's floor put run through it.
+ * - wrangler dev's inspector: its InspectorProxyWorker turns on DevTools' Network domain in the
+ *   Worker's runtime and forwards every DevTools message to wrangler's node process as one HTTP POST
+ *   each. With Network on, every piece of every outbound fetch body is such a message: a pull-through
+ *   fill of 50 MB from a loopback upstream sent thousands of them, kept wrangler's node process busy
+ *   for seconds after the fill had finished (responses waited behind them: 19.6 s for a fill whose
+ *   own work took 2.5 s), and once ran workerd out of file descriptors. Left out, the same fill answers
+ *   in 0.87 s. Lost: the Network tab of DevTools attached to `npm start`.
  *
- * Each edit is an exact text replacement in miniflare's bundled R2 worker, made only where the original
+ * Each edit is an exact text replacement in the bundled file it names, made only where the original
  * text is found (idempotent; after an upgrade that changes the code it says so and changes nothing).
  * `node scripts/patch-simulator.mjs --check` exits 1 unless every copy found has every patch.
  */
@@ -26,10 +33,11 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const COPIES = [
+const R2_WORKERS = [
   "node_modules/wrangler/node_modules/miniflare/dist/src/workers/r2/bucket.worker.js", // npm start, bench
   "node_modules/miniflare/dist/src/workers/r2/bucket.worker.js", // vitest-pool-workers
 ];
+const INSPECTOR_PROXY = ["node_modules/wrangler/wrangler-dist/InspectorProxyWorker.js"]; // npm start, bench
 
 const ORIGINAL = `          assert2(value !== null, msg), await value.pipeTo(identity2.writable, { preventClose: !0 }), this.#releaseBlob(blobId);
         }
@@ -103,19 +111,40 @@ function patchPut(text) {
   return PUT_HELPER + parts.join(PUT_PATCHED);
 }
 
+const NETWORK_MARK = "/* wharf: Network.enable left out (scripts/patch-simulator.mjs) */";
+const NETWORK_ORIGINAL = `    this.sendRuntimeMessage(
+      { method: "Network.enable", id: this.nextCounter() },
+      runtime
+    );
+`;
+
+/** The inspector proxy without the Network domain: the new text, or null when not found exactly once. */
+function patchInspectorNetwork(text) {
+  const parts = text.split(NETWORK_ORIGINAL);
+  if (parts.length !== 2) return null;
+  return parts.join(`    ${NETWORK_MARK}\n`);
+}
+
 const PATCHES = [
-  { mark: MARK, apply: patchMultipartRead, what: "multipart reads in 4 MiB pieces", otherwise: "multipart pulls stay slow locally" },
-  { mark: PUT_MARK, apply: patchPut, what: "put bodies hashed in 1 MiB pieces", otherwise: "pushes stay slow locally" },
+  { files: R2_WORKERS, mark: MARK, apply: patchMultipartRead, what: "multipart reads in 4 MiB pieces", otherwise: "multipart pulls stay slow locally" },
+  { files: R2_WORKERS, mark: PUT_MARK, apply: patchPut, what: "put bodies hashed in 1 MiB pieces", otherwise: "pushes stay slow locally" },
+  {
+    files: INSPECTOR_PROXY,
+    mark: NETWORK_MARK,
+    apply: patchInspectorNetwork,
+    what: "DevTools Network domain off",
+    otherwise: "outbound fetches, such as pull-through fills, stay slow under npm start",
+  },
 ];
 
 const check = process.argv.includes("--check");
 let unpatched = 0;
-for (const rel of COPIES) {
+for (const rel of new Set(PATCHES.flatMap((p) => p.files))) {
   const file = join(root, rel);
   if (!existsSync(file)) continue;
   let text = readFileSync(file, "utf8");
   let changed = false;
-  for (const p of PATCHES) {
+  for (const p of PATCHES.filter((q) => q.files.includes(rel))) {
     if (text.includes(p.mark)) continue;
     const out = p.apply(text);
     if (out === null) {
