@@ -77,14 +77,14 @@ describe("pull-through cache with skopeo", () => {
     pull("dist/e2e/app:v1", "first");
     const got = ociImage(join(work, "first"), "x");
     expect(got.manifestDigest).toBe(image.manifestDigest);
-    const fetched = dist.contentRequests();
+    const fetched = await dist.contentRequests();
     for (const d of [image.config, ...image.layers]) {
       expect(fetched.filter((r) => r === `GET /v2/e2e/app/blobs/${d.digest}`)).toHaveLength(1);
     }
     dist.clear();
     pull("dist/e2e/app:v1", "second");
     expect(ociImage(join(work, "second"), "x").manifestDigest).toBe(image.manifestDigest);
-    expect(dist.contentRequests()).toEqual([]);
+    expect(await dist.contentRequests()).toEqual([]);
     const head = await fetch(`${wharf.url}/v2/dist/e2e/app/manifests/v1`, { method: "HEAD" });
     expect(head.headers.get("Wharf-Cache")).toBe("hit");
     const tags = JSON.parse(skopeo("list-tags", "--tls-verify=false", `docker://${wharf.host}/dist/e2e/app`)) as { Tags: string[] };
@@ -96,7 +96,7 @@ describe("pull-through cache with skopeo", () => {
     await new Promise((r) => setTimeout(r, 1500));
     dist.clear();
     pull("dist1/e2e/app:v1", "ttl-second");
-    expect(dist.contentRequests()).toEqual(["HEAD /v2/e2e/app/manifests/v1"]);
+    expect(await dist.contentRequests()).toEqual(["HEAD /v2/e2e/app/manifests/v1"]);
   });
 
   it("ten concurrent pulls of one uncached 200 MB layer make one upstream GET", async () => {
@@ -116,7 +116,7 @@ describe("pull-through cache with skopeo", () => {
       return `sha256:${h.digest("hex")}`;
     }));
     expect(hashes).toEqual(Array(10).fill(digest));
-    expect(dist.contentRequests().filter((r) => r.startsWith("GET "))).toEqual([`GET /v2/e2e/big/blobs/${digest}`]);
+    expect((await dist.contentRequests()).filter((r) => r.startsWith("GET "))).toEqual([`GET /v2/e2e/big/blobs/${digest}`]);
   }, 180_000);
 
   it("pulls from an upstream with htpasswd Basic auth; wrong credentials are a DENIED naming the upstream", async () => {
@@ -165,7 +165,7 @@ describe("docker pull through Wharf as dockerd's registry mirror", () => {
       await d.docker(["pull", "e2eimg:v1"], { timeoutMs: 120_000 });
       const id = (await d.docker(["image", "inspect", "--format", "{{.Id}}", "e2eimg:v1"])).trim();
       expect(id).toBe(ociImage(layout, "v1").config.digest);
-      expect(dist.contentRequests()).toContain("GET /v2/library/e2eimg/manifests/v1");
+      expect(await dist.contentRequests()).toContain("GET /v2/library/e2eimg/manifests/v1");
       const catalog = (await (await fetch(`${wharf.url}/v2/_catalog`)).json()) as { repositories: string[] };
       expect(catalog.repositories).toContain("hub/library/e2eimg");
     } finally {

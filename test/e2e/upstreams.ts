@@ -23,10 +23,14 @@ export interface LoggedRequest {
 export interface LoggedRegistry {
   host: string;
   url: string;
-  /** Requests in the upstream's access log since the last `clear()`. */
-  requests(): LoggedRequest[];
-  /** Requests for content (manifests, blobs, tags) as "METHOD path". */
-  contentRequests(): string[];
+  /**
+   * Requests in the upstream's access log since the last `clear()`. distribution writes a request's
+   * line only after answering it, so a client can be done before the line is: this first sends a
+   * marker request and waits for its line, which comes after those of every request answered before.
+   */
+  requests(): Promise<LoggedRequest[]>;
+  /** Requests for content (manifests, blobs, tags) as "METHOD path" (after the same wait). */
+  contentRequests(): Promise<string[]>;
   clear(): void;
   stop(): Promise<void>;
 }
@@ -76,11 +80,22 @@ export async function startLoggedDistribution(dir: string, htpasswd?: { user: st
     await new Promise((r) => setTimeout(r, 100));
   }
   log = [];
+  let markers = 0;
+  const MARKER = "/v2/?wharf-test-marker=";
+  const settled = async (): Promise<LoggedRequest[]> => {
+    const marker = `${MARKER}${++markers}`;
+    await (await fetch(url + marker)).arrayBuffer();
+    for (let waited = 0; !log.some((r) => r.path === marker); waited += 20) {
+      if (waited > 10_000) throw new Error(`docker-registry did not log ${marker} within 10 s`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return log.filter((r) => !r.path.startsWith(MARKER));
+  };
   return {
     host: `127.0.0.1:${port}`,
     url,
-    requests: () => [...log],
-    contentRequests: () => log.filter((r) => /^\/v2\/.+\/(manifests|blobs|tags)\//.test(r.path)).map((r) => `${r.method} ${r.path}`),
+    requests: settled,
+    contentRequests: async () => (await settled()).filter((r) => /^\/v2\/.+\/(manifests|blobs|tags)\//.test(r.path)).map((r) => `${r.method} ${r.path}`),
     clear: () => {
       log = [];
     },
@@ -143,6 +158,10 @@ export async function startLyingRegistry(): Promise<LyingRegistry> {
     url: `http://127.0.0.1:${port}`,
     image: { repo, tag: "v1", manifestDigest: sha256(manifest), layerDigest: sha256(layer) },
     badManifestTag: "bad",
-    stop: () => new Promise<void>((r) => server.close(() => r())),
+    stop: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections(); // the registry under test keeps connections alive; close would wait for them
+      }),
   };
 }
