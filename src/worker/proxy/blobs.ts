@@ -25,13 +25,7 @@ export async function proxyBlob(c: RequestContext, t: ProxyTarget, digest: Diges
     if (await blobs.statInRepo(t.cacheRepo, digest)) return withCacheStatus(await asLocal(), filled ? "miss" : "hit");
     const up = new UpstreamRegistry(t.upstream);
     if (await blobs.stat(digest)) {
-      let size: number | null;
-      try {
-        size = await up.headBlob(t.repo, digest.toString());
-      } catch (e) {
-        throw upstreamFailure(t.upstream, e, "blob", what);
-      }
-      if (size === null) throw notFoundUpstream(t.upstream, "blob", what);
+      await upstreamSize(t, up, digest, what); // this upstream repository has it too
       await blobs.link(t.cacheRepo, digest);
       continue;
     }
@@ -49,7 +43,8 @@ export async function proxyBlob(c: RequestContext, t: ProxyTarget, digest: Diges
   }
 }
 
-async function headFromUpstream(t: ProxyTarget, up: UpstreamRegistry, digest: Digest, what: string): Promise<Response> {
+/** The blob's size by the upstream's HEAD; its refusal or absence as the mapped OCI error. */
+async function upstreamSize(t: ProxyTarget, up: UpstreamRegistry, digest: Digest, what: string): Promise<number> {
   let size: number | null;
   try {
     size = await up.headBlob(t.repo, digest.toString());
@@ -57,6 +52,11 @@ async function headFromUpstream(t: ProxyTarget, up: UpstreamRegistry, digest: Di
     throw upstreamFailure(t.upstream, e, "blob", what);
   }
   if (size === null) throw notFoundUpstream(t.upstream, "blob", what);
+  return size;
+}
+
+async function headFromUpstream(t: ProxyTarget, up: UpstreamRegistry, digest: Digest, what: string): Promise<Response> {
+  const size = await upstreamSize(t, up, digest, what);
   return new Response(null, {
     status: 200,
     headers: {
@@ -76,8 +76,12 @@ function streamed(digest: Digest, answer: Extract<FillAnswer, { kind: "stream" }
     "Cache-Control": "public, max-age=31536000, immutable",
     [CACHE_HEADER]: "miss",
   });
-  if (answer.size !== null) headers.set("Content-Length", String(answer.size));
-  return new Response(answer.body, { status: 200, headers });
+  // A fill that fails ends this stream early, perhaps as a plain end (fill.ts): the fixed length makes
+  // that a broken body, never a complete-looking one.
+  headers.set("Content-Length", String(answer.size));
+  const sized = new FixedLengthStream(answer.size);
+  answer.body.pipeTo(sized.writable).catch(() => undefined);
+  return new Response(sized.readable, { status: 200, headers });
 }
 
 /** Ask the digest's BlobFill object (fill.ts) to fill it. */

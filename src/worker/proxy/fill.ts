@@ -24,7 +24,9 @@
  *        link; then the held-back chunk goes to the client and its stream closes; the job resolves;
  *        followers answer "stored" and their Workers serve the blob from R2 like any cached blob.
  *   The leader's call returns as soon as the upstream answered (step 2): its Worker streams the body to
- *   the client while the object keeps filling. A client that disconnects detaches its feed; the fill runs
+ *   the client, through a FixedLengthStream of the upstream's Content-Length, while the object keeps
+ *   filling. (A stream that errors in this object can reach the Worker as a plain end; the fixed length
+ *   turns that into a broken body. Without a Content-Length the leader waits as a follower does.) A client that disconnects detaches its feed; the fill runs
  *   to its end inside the Durable Object, which is not cancelled with the Worker's request (it stays
  *   alive while its job does I/O). A request with Range (a resumed pull) waits for the fill as a
  *   follower would, then is served from R2.
@@ -60,7 +62,7 @@ export interface FillRequest {
   attach: boolean;
 }
 
-export type FillAnswer = { kind: "stored" } | { kind: "stream"; size: number | null; body: ReadableStream<Uint8Array> };
+export type FillAnswer = { kind: "stored" } | { kind: "stream"; size: number; body: ReadableStream<Uint8Array> };
 /** A RegistryError as plain data, to cross the RPC boundary. */
 export interface WireError {
   code: ErrorCode;
@@ -125,13 +127,17 @@ export class BlobFill extends DurableObject<Env> {
         throw upstreamFailure(upstream, e, "blob", `blob ${req.repo}@${req.digest}`);
       }
       if (!blob) throw notFoundUpstream(upstream, "blob", `blob ${req.repo}@${req.digest}`);
-      const feed = req.attach ? new ClientFeed() : null;
+      // Only a blob of known size streams to its first requester: its Worker sends it with that
+      // Content-Length, so a fill that fails midway is a short body the client must see as broken. A
+      // stream that fails across RPC may reach the Worker as a plain end, which without a length would
+      // look complete; a blob of unknown size is therefore waited for and served from R2.
+      const feed = req.attach && blob.size !== null ? new ClientFeed() : null;
       this.pump(upstream, req, digest, blob, feed).then(settle.resolve, settle.reject);
       if (!feed) {
         await job;
         return { kind: "stored" };
       }
-      return { kind: "stream", size: blob.size, body: feed.readable };
+      return { kind: "stream", size: blob.size!, body: feed.readable };
     } catch (err) {
       settle.reject(err);
       throw err;
