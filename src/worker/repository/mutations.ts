@@ -42,7 +42,7 @@
 import { DomainError, type PlainDomainError } from "../domain-errors";
 import { type Digest, parseDigest } from "../../oci/grammar";
 import { parseManifest } from "../../oci/manifest";
-import type { ManifestStore } from "../storage/manifests";
+import type { ManifestStore, TagOptions } from "../storage/manifests";
 
 export type MutationResult<T> = { ok: true; value: T } | { ok: false; error: PlainDomainError };
 
@@ -51,11 +51,11 @@ export class RepositoryMutations {
 
   constructor(private readonly store: ManifestStore) {}
 
-  /** Store a manifest (already checked by the Worker) and move `tag` to it. */
-  putManifest(name: string, digest: string, bytes: Uint8Array, contentType: string, tag?: string): Promise<void> {
+  /** Store a manifest (already checked by the Worker) and move `tag` to it (create-only when immutable). */
+  putManifest(name: string, digest: string, bytes: Uint8Array, contentType: string, tag?: string, opts: TagOptions = {}): Promise<void> {
     return this.exclusive(async () => {
       const facts = parseManifest(bytes, contentType);
-      await this.store.put(name, parseDigest(digest), bytes, facts, tag);
+      await this.store.put(name, parseDigest(digest), bytes, facts, tag, opts);
     });
   }
 
