@@ -8,7 +8,8 @@
  *   inventory   list repositories/ (revisions with their recorded references, tags, links), then blobs/,
  *               then data/ (inventory.ts); fetch the manifests whose references are not in metadata;
  *   retention   decide (policy.ts, retention.ts) and, unless a dry run, delete the tags and manifests the
- *               policies drop, and referrers whose subject is gone;
+ *               policies drop, referrers whose subject is gone, and pull-through cached content nobody
+ *               pulled for PROXY_EVICT_AFTER_SECONDS;
  *   mark        candidates (mark.ts): blobs no surviving manifest references, stray links, orphaned data.
  *               A dry run reports here and changes nothing;
  *   condemn     write _gc/active, then condemn each candidate (sweep.ts);
@@ -267,7 +268,7 @@ export class GcCoordinator extends DurableObject<Env> {
           for (const r of db.all<{ repo: string; digest: string }>("SELECT repo, digest FROM m WHERE doomed = 1 LIMIT 20")) example(report.examples.manifests, `${r.repo}@${r.digest}`);
           return true;
         }
-        return applyRetention(budget, db, new Repositories(this.env.REPOSITORIES), {
+        return applyRetention(budget, db, new Repositories(this.env.REPOSITORIES), s, {
           tag: (repo, tag) => {
             report.removed.tags++;
             example(report.examples.tags, `${repo}:${tag}`);
