@@ -3,36 +3,39 @@
  * manifests (default 2,000 and 20,000), on a Wharf of its own (GC_GRACE_SECONDS=0, GC_CONDEMN_SECONDS=0,
  * the default 1,000 R2 operations per step).
  *
- * Seeding goes through the HTTP API, as a client would (no fast path): per repository one config and
- * three layers (monolithic POST ?digest=), then `perRepo` manifests pushed by tag, each naming the config
- * and two layers (the last manifest the third layer), with an annotation that makes each one distinct.
- * Then the last manifest of every repository is deleted, which leaves one layer per repository to
- * collect (2,000 blobs), and the run is started through POST /_wharf/gc and polled until done: first a
- * dry run, then the real run. Reported: wall time, R2 operations in all and per manifest, steps, the most
- * R2 operations (subrequests) any one step made, and what was removed.
+ * Seeding: per repository one config and three layers, then `perRepo` manifests pushed by tag, each
+ * naming the config and two layers (the last manifest the third layer), with an annotation that makes
+ * each one distinct; then the last manifest of every repository is deleted, which leaves one layer per
+ * repository to collect (2,000 blobs). Through the HTTP API that took hours here (4-6 requests a second
+ * under load, 28,000 requests), so it is written straight into the R2 simulator instead, by the seeder
+ * Worker (bench/gc-seed) running Wharf's own storage modules under `wrangler dev` on the data folder;
+ * the seeder is stopped before Wharf starts on that folder (one `wrangler dev` at a time). The registry is
+ * the one the HTTP path built: same keys, same metadata, references recorded on each revision.
+ * Then the run is started through POST /_wharf/gc and polled until done: first a dry run, then the real
+ * run. Reported: wall time, R2 operations in all and per manifest, steps, the most R2 operations
+ * (subrequests) any one step made, and what was removed.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { startWharf } from "./servers.mjs";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { cleanupLater } from "./procs.mjs";
+import { startGcSeeder, startWharf } from "./servers.mjs";
 import { pool } from "./transfer.mjs";
 
-const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
-/** Requests in flight while seeding (more only queue inside wrangler dev on a 2-core machine). */
-const SEED_CONCURRENCY = 6;
-const sha256 = (b) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
+/** Seeder requests in flight, and repositories per request. */
+const SEED_CONCURRENCY = 2;
+const SEED_BATCH = 20;
 
-/**
- * One request; a 503 is retried (every call here is idempotent: blob POST by digest, manifest PUT, GET):
- * under load `wrangler dev` sometimes answers "Your worker restarted mid-request" for a request in flight.
- */
+/** One request; a timeout or 503 is retried (what a loaded `wrangler dev` answers now and then). */
 async function call(url, init, ok) {
   for (let attempt = 0; ; attempt++) {
     let r;
     let text;
     try {
-      r = await fetch(url, { ...init, signal: AbortSignal.timeout(120_000) });
+      r = await fetch(url, { ...init, signal: AbortSignal.timeout(300_000) });
       text = await r.text();
     } catch (err) {
-      if (attempt >= 5) throw err; // a timeout on a machine this loaded: try again
+      if (attempt >= 5) throw err;
       continue;
     }
     if (ok.includes(r.status)) return text;
@@ -41,42 +44,23 @@ async function call(url, init, ok) {
   }
 }
 
-async function blob(base, repo, bytes) {
-  const digest = sha256(bytes);
-  await call(`${base}/v2/${repo}/blobs/uploads/?digest=${digest}`, { method: "POST", body: bytes, headers: { "Content-Length": String(bytes.length) } }, [201]);
-  return { digest, size: bytes.length };
-}
-
-function manifest(config, layers, nonce) {
-  return Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config: { mediaType: "application/vnd.oci.image.config.v1+json", ...config },
-    layers: layers.map((l) => ({ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", ...l })),
-    annotations: { "bench.nonce": nonce },
-  }));
-}
-
-async function seed(base, repos, perRepo, concurrency, log) {
-  const names = Array.from({ length: repos }, (_, i) => `gc/r${String(i).padStart(5, "0")}`);
-  const doomed = [];
+/** Seed `repos` repositories into `dataDir` with the seeder Worker; returns the seconds it took. */
+async function seed(code, dataDir, repos, perRepo, log) {
+  const seeder = await startGcSeeder(code, dataDir);
   const t0 = Date.now();
-  let done = 0;
-  await pool(names, concurrency, async (repo) => {
-    const config = await blob(base, repo, Buffer.from(JSON.stringify({ os: "linux", architecture: "amd64", repo })));
-    const layers = [];
-    for (let i = 0; i < 3; i++) layers.push(await blob(base, repo, randomBytes(256)));
-    for (let k = 0; k < perRepo; k++) {
-      const last = k === perRepo - 1;
-      const bytes = manifest(config, last ? [layers[0], layers[2]] : [layers[0], layers[1]], `${repo}-${k}`);
-      await call(`${base}/v2/${repo}/manifests/t${k}`, { method: "PUT", body: bytes, headers: { "Content-Type": OCI_MANIFEST } }, [201]);
-      if (last) doomed.push({ repo, digest: sha256(bytes) });
-    }
-    if (++done % 200 === 0) log(`gc: seeded ${done}/${repos} repositories (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
-  });
-  const seedSeconds = (Date.now() - t0) / 1000;
-  await pool(doomed, concurrency, ({ repo, digest }) => call(`${base}/v2/${repo}/manifests/${digest}`, { method: "DELETE" }, [202]));
-  return { seedSeconds, requests: repos * (4 + perRepo) };
+  try {
+    const batches = Array.from({ length: Math.ceil(repos / SEED_BATCH) }, (_, i) => i * SEED_BATCH);
+    let done = 0;
+    await pool(batches, SEED_CONCURRENCY, async (from) => {
+      const count = Math.min(SEED_BATCH, repos - from);
+      await call(`${seeder.url}/seed?from=${from}&count=${count}&perRepo=${perRepo}`, { method: "POST" }, [200]);
+      done += count;
+      if (done % 200 < SEED_BATCH) log(`gc: seeded ${done}/${repos} repositories (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    });
+  } finally {
+    await seeder.stop();
+  }
+  return (Date.now() - t0) / 1000;
 }
 
 async function runGc(base, dryRun) {
@@ -89,14 +73,15 @@ async function runGc(base, dryRun) {
   }
 }
 
-/** Samples: one per run (dry and real), with the run's figures. */
-export async function gcWorkload({ root, quick = false, log = console.error }) {
+/** Samples: one per run (dry and real), with the run's figures. `code`: the frozen checkout to run. */
+export async function gcWorkload({ code, quick = false, log = console.error }) {
   const repos = quick ? 200 : 2000;
   const perRepo = 10;
-  const wharf = await startWharf(root, { GC_GRACE_SECONDS: "0", GC_CONDEMN_SECONDS: "0" });
+  const dataDir = cleanupLater(mkdtempSync(join(tmpdir(), "wharf-bench-gc-")));
+  log(`gc: seeding ${repos} repositories, ${repos * perRepo} manifests straight into R2 (bench/gc-seed)`);
+  const seedSeconds = await seed(code, dataDir, repos, perRepo, log);
+  const wharf = await startWharf(code, { GC_GRACE_SECONDS: "0", GC_CONDEMN_SECONDS: "0" }, { dataDir });
   try {
-    log(`gc: seeding ${repos} repositories, ${repos * perRepo} manifests through HTTP`);
-    const s = await seed(wharf.url, repos, perRepo, SEED_CONCURRENCY, log);
     const manifests = repos * perRepo;
     const samples = [];
     for (const dryRun of [true, false]) {
@@ -108,8 +93,8 @@ export async function gcWorkload({ root, quick = false, log = console.error }) {
         server: "wharf",
         repos,
         manifests,
-        seedSeconds: s.seedSeconds,
-        seedRequests: s.requests,
+        seedSeconds,
+        seedRequests: 0,
         seconds,
         r2Operations: report.r2Operations,
         perManifest: report.r2Operations / manifests,
@@ -134,7 +119,7 @@ export function gcMarkdown(samples) {
   if (!rows.length) return [];
   const r0 = rows[0];
   const out = [
-    `Garbage collection (${r0.repos} repositories, ${r0.manifests} manifests, seeded through the HTTP API in ${r0.seedSeconds.toFixed(0)} s with ${r0.seedRequests} requests; then one manifest per repository deleted; GC_GRACE_SECONDS=0, GC_CONDEMN_SECONDS=0, at most ${r0.stepLimit} R2 operations per step):`,
+    `Garbage collection (${r0.repos} repositories, ${r0.manifests} manifests, seeded straight into R2 by bench/gc-seed through Wharf's storage modules in ${r0.seedSeconds.toFixed(0)} s, the last manifest of each repository deleted; GC_GRACE_SECONDS=0, GC_CONDEMN_SECONDS=0, at most ${r0.stepLimit} R2 operations per step):`,
     "",
     "| run | time | R2 operations | per manifest | steps | most in one step | removed | phases (s) |",
     "|---|---|---|---|---|---|---|---|",
