@@ -26,16 +26,21 @@ import { pool } from "./transfer.mjs";
 const SEED_CONCURRENCY = 2;
 const SEED_BATCH = 20;
 
-/** One request; a timeout or 503 is retried (what a loaded `wrangler dev` answers now and then). */
-async function call(url, init, ok) {
+/**
+ * One request; a timeout or 503 is retried (what a loaded `wrangler dev` answers now and then). `timeoutMs`:
+ * a status poll now and then gets no answer at all through wrangler dev's proxy while a big step runs
+ * (seen at 2,000 repositories: a poll hung for minutes while curl to the same URL answered at once), so
+ * polls give up early and ask again.
+ */
+async function call(url, init, ok, timeoutMs = 300_000) {
   for (let attempt = 0; ; attempt++) {
     let r;
     let text;
     try {
-      r = await fetch(url, { ...init, signal: AbortSignal.timeout(300_000) });
+      r = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
       text = await r.text();
     } catch (err) {
-      if (attempt >= 5) throw err;
+      if (attempt >= 20) throw err;
       continue;
     }
     if (ok.includes(r.status)) return text;
@@ -74,7 +79,7 @@ async function runGc(base, dryRun) {
   let slowestPoll = 0;
   for (;;) {
     const p0 = Date.now();
-    const r = JSON.parse(await call(`${base}/_wharf/gc/${id}`, {}, [200]));
+    const r = JSON.parse(await call(`${base}/_wharf/gc/${id}`, {}, [200], 10_000));
     slowestPoll = Math.max(slowestPoll, (Date.now() - p0) / 1000);
     if (r.state !== "running") {
       const serverSeconds = (Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000;
