@@ -58,6 +58,8 @@ export default defineConfig({
             { repositories: ["retain/old/*"], olderThanSeconds: 0, keep: ["latest", "v*"] },
             { repositories: ["retain/untagged/*"], untaggedOlderThanSeconds: 0 },
           ]),
+          // Pull-through cache eviction (test/worker/gc-proxy-evict.test.ts fakes pulls older than this).
+          PROXY_EVICT_AFTER_SECONDS: "3600",
           IMMUTABLE_TAGS: JSON.stringify([
             { repositories: ["locked/*"], tags: ["v*"] },
             { repositories: ["retain/*"], tags: ["release-*"] },

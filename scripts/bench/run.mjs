@@ -67,12 +67,17 @@ try {
     }
     if (opts.images.includes("big")) images.big = { ...buildRandomImage(join(work, "big"), 1, plan.bigBytes), label: `1 layer of ${plan.bigBytes / 2 ** 20} MiB` };
   }
-  log("starting servers");
   // Servers and CLI run from a frozen copy of the checkout (see lib/snapshot.mjs: edits reload wrangler dev).
   const code = snapshotCheckout(root);
-  const [wharf, distribution, floor] = await Promise.all([startWharf(code), startDistribution(), startFloor(code)]);
-  servers.push(wharf, distribution, floor);
-  log(`wharf ${wharf.url}, distribution ${distribution.url}, floor ${floor.url}`);
+  // The shared servers, unless only workloads that start their own run (gc: `--only gc` starts one
+  // wrangler dev at a time).
+  let wharf, distribution, floor;
+  if (opts.only.some((w) => w !== "gc")) {
+    log("starting servers");
+    [wharf, distribution, floor] = await Promise.all([startWharf(code), startDistribution(), startFloor(code)]);
+    servers.push(wharf, distribution, floor);
+    log(`wharf ${wharf.url}, distribution ${distribution.url}, floor ${floor.url}`);
+  }
   const registries = [wharf, distribution];
 
   if (opts.only.includes("transfer")) {
@@ -103,7 +108,7 @@ try {
       samples.push({ workload: "scale", case: "seeding and walks", server: "wharf", round: 0, op: "scale", failed: true, error: String(e?.message ?? e).slice(0, 2000) });
     }
   }
-  if (opts.only.includes("gc")) samples.push(...(await gcWorkload({ root, quick: opts.quick, log })));
+  if (opts.only.includes("gc")) samples.push(...(await gcWorkload({ code, quick: opts.quick, log })));
 } finally {
   await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
   removeDir(work);

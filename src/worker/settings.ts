@@ -160,6 +160,9 @@ export const SETTINGS = {
   IMMUTABLE_TAGS: json<ImmutableRule[]>(parseImmutableTags, [], "tags nobody may move or delete, JSON: `[{\"repositories\": [...], \"tags\": [...]}]`", {
     defaultText: "`[]`",
   }),
+  PROXY_EVICT_AFTER_SECONDS: integer(0, "garbage collection drops the cached manifests and tags of pull-through cache repositories that nobody pulled for this long, and their blobs with them (a later pull fetches them again); `0` keeps cached content", {
+    defaultText: "`0` (keep)",
+  }),
   UI_SESSION_TTL_SECONDS: integer(3600, "lifetime of a web UI sign-in (its session cookie and the token in it), seconds", { min: 60, max: 7 * 86400 }),
   WEBHOOKS: json<readonly Webhook[]>(parseWebhooks, [], "endpoints for registry events, a JSON list (docs/operations.md, \"Webhooks\")", { secret: true, defaultText: "unset (no events)" }),
   WEBHOOK_MAX_ATTEMPTS: integer(10, "deliveries of an event to an endpoint before it goes to the dead-letter queue (backoff 30 s doubling, capped at 1 h: about 4 h)", { min: 1, max: 100 }),

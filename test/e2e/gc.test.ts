@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { GcReport } from "../../src/worker/gc/report";
 import { startWharf, type Wharf } from "./harness";
 import { type BuiltImage, digestsOnDisk, randomLayer, verifyLayout, writeLayout } from "./gc-images";
@@ -68,6 +68,13 @@ beforeAll(async () => {
   // No grace: what is unreferenced when a run starts may go. Condemned content waits 5 s for a push to
   // revive it (a skopeo push here takes well under that between its blob uploads and its manifest).
   wharf = await startWharf({ GC_GRACE_SECONDS: "0", GC_CONDEMN_SECONDS: "5" });
+});
+
+// A failure (a run that never finishes above all) shows what GC and the server said.
+afterEach(async ({ task }) => {
+  if (task.result?.state !== "fail" || !wharf) return;
+  const status = await api("GET", "/_wharf/gc").then((r) => r.text(), (e) => String(e));
+  console.error(`GC status at the failure: ${status}\nserver log (tail):\n${wharf.log().slice(-8000)}`);
 });
 
 afterAll(async () => {

@@ -3,36 +3,44 @@
  * manifests (default 2,000 and 20,000), on a Wharf of its own (GC_GRACE_SECONDS=0, GC_CONDEMN_SECONDS=0,
  * the default 1,000 R2 operations per step).
  *
- * Seeding goes through the HTTP API, as a client would (no fast path): per repository one config and
- * three layers (monolithic POST ?digest=), then `perRepo` manifests pushed by tag, each naming the config
- * and two layers (the last manifest the third layer), with an annotation that makes each one distinct.
- * Then the last manifest of every repository is deleted, which leaves one layer per repository to
- * collect (2,000 blobs), and the run is started through POST /_wharf/gc and polled until done: first a
- * dry run, then the real run. Reported: wall time, R2 operations in all and per manifest, steps, the most
- * R2 operations (subrequests) any one step made, and what was removed.
+ * Seeding: per repository one config and three layers, then `perRepo` manifests pushed by tag, each
+ * naming the config and two layers (the last manifest the third layer), with an annotation that makes
+ * each one distinct; then the last manifest of every repository is deleted, which leaves one layer per
+ * repository to collect (2,000 blobs). Through the HTTP API that took hours here (4-6 requests a second
+ * under load, 28,000 requests), so it is written straight into the R2 simulator instead, by the seeder
+ * Worker (bench/gc-seed) running Wharf's own storage modules under `wrangler dev` on the data folder;
+ * the seeder is stopped before Wharf starts on that folder (one `wrangler dev` at a time). The registry is
+ * the one the HTTP path built: same keys, same metadata, references recorded on each revision.
+ * Then the run is started through POST /_wharf/gc and polled until done: first a dry run, then the real
+ * run. Reported: wall time, R2 operations in all and per manifest, steps, the most R2 operations
+ * (subrequests) any one step made, and what was removed.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { startWharf } from "./servers.mjs";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { cleanupLater } from "./procs.mjs";
+import { startGcSeeder, startWharf } from "./servers.mjs";
 import { pool } from "./transfer.mjs";
 
-const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
-/** Requests in flight while seeding (more only queue inside wrangler dev on a 2-core machine). */
-const SEED_CONCURRENCY = 6;
-const sha256 = (b) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
+/** Seeder requests in flight, and repositories per request. */
+const SEED_CONCURRENCY = 2;
+const SEED_BATCH = 20;
 
 /**
- * One request; a 503 is retried (every call here is idempotent: blob POST by digest, manifest PUT, GET):
- * under load `wrangler dev` sometimes answers "Your worker restarted mid-request" for a request in flight.
+ * One request; a timeout or 503 is retried (what a loaded `wrangler dev` answers now and then). `timeoutMs`:
+ * a status poll now and then gets no answer at all through wrangler dev's proxy while a big step runs
+ * (seen at 2,000 repositories: a poll hung for minutes while curl to the same URL answered at once), so
+ * polls give up early and ask again.
  */
-async function call(url, init, ok) {
+async function call(url, init, ok, timeoutMs = 300_000) {
   for (let attempt = 0; ; attempt++) {
     let r;
     let text;
     try {
-      r = await fetch(url, { ...init, signal: AbortSignal.timeout(120_000) });
+      r = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
       text = await r.text();
     } catch (err) {
-      if (attempt >= 5) throw err; // a timeout on a machine this loaded: try again
+      if (attempt >= 20) throw err;
       continue;
     }
     if (ok.includes(r.status)) return text;
@@ -41,66 +49,59 @@ async function call(url, init, ok) {
   }
 }
 
-async function blob(base, repo, bytes) {
-  const digest = sha256(bytes);
-  await call(`${base}/v2/${repo}/blobs/uploads/?digest=${digest}`, { method: "POST", body: bytes, headers: { "Content-Length": String(bytes.length) } }, [201]);
-  return { digest, size: bytes.length };
-}
-
-function manifest(config, layers, nonce) {
-  return Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config: { mediaType: "application/vnd.oci.image.config.v1+json", ...config },
-    layers: layers.map((l) => ({ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", ...l })),
-    annotations: { "bench.nonce": nonce },
-  }));
-}
-
-async function seed(base, repos, perRepo, concurrency, log) {
-  const names = Array.from({ length: repos }, (_, i) => `gc/r${String(i).padStart(5, "0")}`);
-  const doomed = [];
+/** Seed `repos` repositories into `dataDir` with the seeder Worker; returns the seconds it took. */
+async function seed(code, dataDir, repos, perRepo, log) {
+  const seeder = await startGcSeeder(code, dataDir);
   const t0 = Date.now();
-  let done = 0;
-  await pool(names, concurrency, async (repo) => {
-    const config = await blob(base, repo, Buffer.from(JSON.stringify({ os: "linux", architecture: "amd64", repo })));
-    const layers = [];
-    for (let i = 0; i < 3; i++) layers.push(await blob(base, repo, randomBytes(256)));
-    for (let k = 0; k < perRepo; k++) {
-      const last = k === perRepo - 1;
-      const bytes = manifest(config, last ? [layers[0], layers[2]] : [layers[0], layers[1]], `${repo}-${k}`);
-      await call(`${base}/v2/${repo}/manifests/t${k}`, { method: "PUT", body: bytes, headers: { "Content-Type": OCI_MANIFEST } }, [201]);
-      if (last) doomed.push({ repo, digest: sha256(bytes) });
-    }
-    if (++done % 200 === 0) log(`gc: seeded ${done}/${repos} repositories (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
-  });
-  const seedSeconds = (Date.now() - t0) / 1000;
-  await pool(doomed, concurrency, ({ repo, digest }) => call(`${base}/v2/${repo}/manifests/${digest}`, { method: "DELETE" }, [202]));
-  return { seedSeconds, requests: repos * (4 + perRepo) };
+  try {
+    const batches = Array.from({ length: Math.ceil(repos / SEED_BATCH) }, (_, i) => i * SEED_BATCH);
+    let done = 0;
+    await pool(batches, SEED_CONCURRENCY, async (from) => {
+      const count = Math.min(SEED_BATCH, repos - from);
+      await call(`${seeder.url}/seed?from=${from}&count=${count}&perRepo=${perRepo}`, { method: "POST" }, [200]);
+      done += count;
+      if (done % 200 < SEED_BATCH) log(`gc: seeded ${done}/${repos} repositories (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    });
+  } finally {
+    await seeder.stop();
+  }
+  return (Date.now() - t0) / 1000;
 }
 
+/**
+ * Start a run and poll it to its end. `seconds` is what the client waited; the run's own time is its
+ * report's startedAt → finishedAt (`serverSeconds`). The slowest poll is kept too: a status call waits
+ * behind whatever the coordinator's step is doing at that moment.
+ */
 async function runGc(base, dryRun) {
   const t0 = Date.now();
   const { id } = JSON.parse(await call(`${base}/_wharf/gc${dryRun ? "?dry-run=true" : ""}`, { method: "POST" }, [202]));
+  let slowestPoll = 0;
   for (;;) {
-    const r = JSON.parse(await call(`${base}/_wharf/gc/${id}`, {}, [200]));
-    if (r.state !== "running") return { report: r, seconds: (Date.now() - t0) / 1000 };
+    const p0 = Date.now();
+    const r = JSON.parse(await call(`${base}/_wharf/gc/${id}`, {}, [200], 10_000));
+    slowestPoll = Math.max(slowestPoll, (Date.now() - p0) / 1000);
+    if (r.state !== "running") {
+      const serverSeconds = (Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000;
+      return { report: r, seconds: (Date.now() - t0) / 1000, serverSeconds, slowestPoll };
+    }
     await new Promise((res) => setTimeout(res, 250));
   }
 }
 
-/** Samples: one per run (dry and real), with the run's figures. */
-export async function gcWorkload({ root, quick = false, log = console.error }) {
+/** Samples: one per run (dry and real), with the run's figures. `code`: the frozen checkout to run. */
+export async function gcWorkload({ code, quick = false, log = console.error }) {
   const repos = quick ? 200 : 2000;
   const perRepo = 10;
-  const wharf = await startWharf(root, { GC_GRACE_SECONDS: "0", GC_CONDEMN_SECONDS: "0" });
+  const dataDir = cleanupLater(mkdtempSync(join(tmpdir(), "wharf-bench-gc-")));
+  log(`gc: seeding ${repos} repositories, ${repos * perRepo} manifests straight into R2 (bench/gc-seed)`);
+  const seedSeconds = await seed(code, dataDir, repos, perRepo, log);
+  const wharf = await startWharf(code, { GC_GRACE_SECONDS: "0", GC_CONDEMN_SECONDS: "0" }, { dataDir });
   try {
-    log(`gc: seeding ${repos} repositories, ${repos * perRepo} manifests through HTTP`);
-    const s = await seed(wharf.url, repos, perRepo, SEED_CONCURRENCY, log);
     const manifests = repos * perRepo;
     const samples = [];
     for (const dryRun of [true, false]) {
-      const { report, seconds } = await runGc(wharf.url, dryRun);
+      const { report, seconds, serverSeconds, slowestPoll } = await runGc(wharf.url, dryRun);
       if (report.state !== "done") throw new Error(`gc run ${report.id} ${report.state}: ${report.error}`);
       samples.push({
         workload: "gc",
@@ -108,9 +109,11 @@ export async function gcWorkload({ root, quick = false, log = console.error }) {
         server: "wharf",
         repos,
         manifests,
-        seedSeconds: s.seedSeconds,
-        seedRequests: s.requests,
+        seedSeconds,
+        seedRequests: 0,
         seconds,
+        serverSeconds,
+        slowestPoll,
         r2Operations: report.r2Operations,
         perManifest: report.r2Operations / manifests,
         steps: report.steps,
@@ -120,7 +123,7 @@ export async function gcWorkload({ root, quick = false, log = console.error }) {
         inventory: report.inventory,
         phases: report.phases,
       });
-      log(`gc: ${dryRun ? "dry run" : "run"} ${seconds.toFixed(1)} s, ${report.r2Operations} R2 operations, at most ${report.maxStepOperations} in one step`);
+      log(`gc: ${dryRun ? "dry run" : "run"} ${serverSeconds.toFixed(1)} s (the client waited ${seconds.toFixed(1)} s; slowest poll ${slowestPoll.toFixed(1)} s), ${report.r2Operations} R2 operations, at most ${report.maxStepOperations} in one step`);
     }
     return samples;
   } finally {
@@ -134,15 +137,15 @@ export function gcMarkdown(samples) {
   if (!rows.length) return [];
   const r0 = rows[0];
   const out = [
-    `Garbage collection (${r0.repos} repositories, ${r0.manifests} manifests, seeded through the HTTP API in ${r0.seedSeconds.toFixed(0)} s with ${r0.seedRequests} requests; then one manifest per repository deleted; GC_GRACE_SECONDS=0, GC_CONDEMN_SECONDS=0, at most ${r0.stepLimit} R2 operations per step):`,
+    `Garbage collection (${r0.repos} repositories, ${r0.manifests} manifests, seeded straight into R2 by bench/gc-seed through Wharf's storage modules in ${r0.seedSeconds.toFixed(0)} s, the last manifest of each repository deleted; GC_GRACE_SECONDS=0, GC_CONDEMN_SECONDS=0, at most ${r0.stepLimit} R2 operations per step):`,
     "",
-    "| run | time | R2 operations | per manifest | steps | most in one step | removed | phases (s) |",
-    "|---|---|---|---|---|---|---|---|",
+    "| run | time (run's report) | client waited (slowest poll) | R2 operations | per manifest | steps | most in one step | removed | phases (s) |",
+    "|---|---|---|---|---|---|---|---|---|",
   ];
   for (const s of rows) {
     const removed = `${s.removed.blobs} blobs, ${s.removed.links} links, ${(s.removed.bytes / 1e3).toFixed(0)} kB`;
     const phases = Object.entries(s.phases).filter(([, ms]) => ms >= 100).map(([p, ms]) => `${p} ${(ms / 1000).toFixed(1)}`).join(", ");
-    out.push(`| ${s.case} | ${s.seconds.toFixed(1)} s | ${s.r2Operations} | ${s.perManifest.toFixed(3)} | ${s.steps} | ${s.maxStepOperations} | ${removed} | ${phases} |`);
+    out.push(`| ${s.case} | ${(s.serverSeconds ?? s.seconds).toFixed(1)} s | ${s.seconds.toFixed(1)} s (${(s.slowestPoll ?? 0).toFixed(1)} s) | ${s.r2Operations} | ${s.perManifest.toFixed(3)} | ${s.steps} | ${s.maxStepOperations} | ${removed} | ${phases} |`);
   }
   out.push("");
   return out;

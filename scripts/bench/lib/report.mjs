@@ -51,11 +51,13 @@ export function summarize({ samples, images, plan, machine: m, date }) {
 
   P(`Medians of ${plan.rounds} round(s), Wharf and distribution alternating; ${date}; ${m.cpu}, ${m.memory}, Linux ${m.kernel}, Node ${m.node}, wrangler ${m.wrangler}, ${m.distribution}, ${m.skopeo}.`);
   P("");
-  P("Push and pull (skopeo copy between an OCI layout on disk and the registry; fresh repository and empty blob-info cache each time). Floor: curl PUT/GET of the same blobs to a bare R2 Worker in the same `wrangler dev`.");
-  P("");
-  P("| image | op | distribution | Wharf | floor | Wharf / distribution | Wharf / floor |");
-  P("|---|---|---|---|---|---|---|");
   const clients = [...new Set(samples.filter((s) => s.workload === "transfer" && s.server !== "floor").map((s) => s.client))];
+  if (clients.length) {
+    P("Push and pull (skopeo copy between an OCI layout on disk and the registry; fresh repository and empty blob-info cache each time). Floor: curl PUT/GET of the same blobs to a bare R2 Worker in the same `wrangler dev`.");
+    P("");
+    P("| image | op | distribution | Wharf | floor | Wharf / distribution | Wharf / floor |");
+    P("|---|---|---|---|---|---|---|");
+  }
   for (const client of clients) {
     for (const [key, img] of Object.entries(images)) {
       for (const op of ["push", "pull"]) {
@@ -83,7 +85,7 @@ export function summarize({ samples, images, plan, machine: m, date }) {
     }
   }
   if (clients.length && !clients.includes("wharf-cli")) P("| wharf CLI | | not measured: bin/wharf.mjs was not in this checkout | | | | |");
-  P("");
+  if (clients.length) P("");
 
   const storedRows = [];
   for (const client of clients) {

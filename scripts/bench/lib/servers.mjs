@@ -55,9 +55,12 @@ function serverHandle(name, kind, port, server, dir) {
   };
 }
 
-/** Wharf as `npm start` runs it. Wrangler's request log is off (warn level), as distribution's access log is. */
-export function startWharf(root, env = {}) {
-  return retryPortClash(() => startWharfOnce(root, env));
+/**
+ * Wharf as `npm start` runs it. Wrangler's request log is off (warn level), as distribution's access log is.
+ * `opts.dataDir`: start on that data folder (already seeded; removed on stop) instead of a fresh one.
+ */
+export function startWharf(root, env = {}, opts = {}) {
+  return retryPortClash(() => startWharfOnce(root, env, opts));
 }
 
 /**
@@ -75,8 +78,8 @@ async function retryPortClash(start) {
   }
 }
 
-async function startWharfOnce(root, env) {
-  const dir = cleanupLater(mkdtempSync(join(tmpdir(), "wharf-bench-wharf-")));
+async function startWharfOnce(root, env, opts) {
+  const dir = opts.dataDir ?? cleanupLater(mkdtempSync(join(tmpdir(), "wharf-bench-wharf-")));
   const port = await freePort();
   const server = startGroup(process.execPath, [join(root, "scripts", "start.mjs")], {
     cwd: root,
@@ -139,6 +142,29 @@ async function startFloorOnce(root) {
   );
   const h = serverHandle("floor", "floor", port, server, dir);
   await waitReady(`${h.url}/ping`, server, "floor");
+  return h;
+}
+
+/**
+ * The GC benchmark's seeder (bench/gc-seed: Wharf's storage modules writing straight into R2) under
+ * `wrangler dev` on `dataDir`, the folder Wharf is started on afterwards. Its stop() keeps the folder.
+ */
+export function startGcSeeder(root, dataDir) {
+  return retryPortClash(() => startGcSeederOnce(root, dataDir));
+}
+
+async function startGcSeederOnce(root, dataDir) {
+  const port = await freePort();
+  const inspector = await freePort();
+  const seedDir = join(root, "bench", "gc-seed");
+  const server = startGroup(
+    join(root, "node_modules", ".bin", "wrangler"),
+    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", dataDir, "--inspector-port", String(inspector),
+      "--show-interactive-dev-session=false", "--log-level", "warn", "--config", join(seedDir, "wrangler.toml")],
+    { cwd: seedDir, env: { ...process.env, ...WRANGLER_ENV, ...privateRegistry(dataDir) } },
+  );
+  const h = { ...serverHandle("gc-seed", "floor", port, server, dataDir), stop: () => server.stop() };
+  await waitReady(`${h.url}/ping`, server, "gc seeder");
   return h;
 }
 

@@ -8,7 +8,8 @@
  *   inventory   list repositories/ (revisions with their recorded references, tags, links), then blobs/,
  *               then data/ (inventory.ts); fetch the manifests whose references are not in metadata;
  *   retention   decide (policy.ts, retention.ts) and, unless a dry run, delete the tags and manifests the
- *               policies drop, and referrers whose subject is gone;
+ *               policies drop, referrers whose subject is gone, and pull-through cached content nobody
+ *               pulled for PROXY_EVICT_AFTER_SECONDS;
  *   mark        candidates (mark.ts): blobs no surviving manifest references, stray links, orphaned data.
  *               A dry run reports here and changes nothing;
  *   condemn     write _gc/active, then condemn each candidate (sweep.ts);
@@ -50,6 +51,16 @@
  * Known narrow window: an index PUT whose child manifest retention deletes between the PUT's reference
  * check and its write (untagged children older than untaggedOlderThanSeconds only).
  *
+ * Alarms. Each step schedules the next with setAlarm, always strictly later than the alarm that is
+ * running (alarm.at + 1 ms at least). workerd (as `wrangler dev` runs it) loses an alarm that a handler
+ * sets to the very millisecond it was itself scheduled for while other calls reach the object (status
+ * polls): storage keeps the time, getAlarm() returns it, but it never fires. Measured with a bare Durable
+ * Object: 4 of 4 chains stalled at the first such write, none with +1 ms. GC hit it on the step that ends
+ * `wait`: its alarm was set for wait.until, it does no I/O, and Date.now() only advances on I/O, so "now"
+ * was wait.until whenever the alarm fired on time, and the run sat in `sweep` for ever. As a second
+ * line, a run whose alarm is LOST_ALARM_MS overdue with no step in progress is rescheduled by the next
+ * status(), report() or start() call (`wharf gc` polls report() every second), and says so in the log.
+ *
  * Runs never overlap: start() while a run is active returns that run. R2 has no listing of incomplete
  * multipart uploads through the Workers binding; their owner is the upload session, whose alarm aborts
  * them after UPLOAD_SESSION_TTL_SECONDS (R2 itself aborts leftovers after 7 days).
@@ -84,6 +95,8 @@ const PHASES = [
 type Phase = (typeof PHASES)[number];
 
 const ORPHAN_MARGIN_MS = 3600_000;
+/** An alarm this late, with no step running, is taken as lost and set again (see "Alarms" above). */
+export const LOST_ALARM_MS = 30_000;
 /** An alarm step that keeps failing this many times in a row ends the run as failed. */
 const MAX_FAILURES = 5;
 
@@ -98,8 +111,18 @@ export interface StepResult {
   done: boolean;
 }
 
+/**
+ * When the next step's alarm fires: when the step asked (`wanted`), after the pause, and strictly after
+ * `previous`, the alarm now running (or 0): never the same millisecond, which the runtime would drop.
+ */
+export function nextAlarmAt(wanted: number, now: number, pauseMs: number, previous: number): number {
+  return Math.max(wanted, now + pauseMs, previous + 1);
+}
+
 export class GcCoordinator extends DurableObject<Env> {
   private readonly db: GcDb;
+  /** A step is running in this instance (its awaits let status calls in meanwhile). */
+  private stepping = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -109,7 +132,10 @@ export class GcCoordinator extends DurableObject<Env> {
   /** Start a run (or return the one running). */
   async start(opts: StartOptions = {}): Promise<{ id: string; started: boolean }> {
     const current = this.db.get("run");
-    if (current) return { id: current, started: false };
+    if (current) {
+      await this.keepAlive();
+      return { id: current, started: false };
+    }
     const s = readGcSettings(this.env);
     const now = Date.now();
     const id = `${new Date(now).toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}-${crypto.randomUUID().slice(0, 8)}`;
@@ -138,23 +164,30 @@ export class GcCoordinator extends DurableObject<Env> {
     this.db.set("cut.grace", now - s.graceSeconds * 1000);
     this.db.set("cut.orphan", now - Math.max(s.graceSeconds, s.sessionTtlSeconds) * 1000 - ORPHAN_MARGIN_MS);
     this.saveRunning(report);
-    await this.ctx.storage.setAlarm(now + s.stepPauseSeconds * 1000);
+    await this.schedule(nextAlarmAt(now, now, s.stepPauseSeconds * 1000, 0));
     return { id, started: true };
   }
 
   /** The run in progress (if any) and the last reports, newest first. */
   async status(): Promise<{ active: GcReport | null; runs: GcReport[] }> {
+    await this.keepAlive();
     return { active: this.running(), runs: this.db.reports() as GcReport[] };
   }
 
   async report(id: string): Promise<GcReport | null> {
+    await this.keepAlive();
     const active = this.running();
     if (active?.id === id) return active;
     return this.db.report(id) as GcReport | null;
   }
 
   async alarm(): Promise<void> {
-    await this.step();
+    this.stepping = true;
+    try {
+      await this.step();
+    } finally {
+      this.stepping = false;
+    }
   }
 
   /** One bounded step of the run (what each alarm does; tests call it too, through the alarm). */
@@ -189,8 +222,25 @@ export class GcCoordinator extends DurableObject<Env> {
     }
     report.phase = this.db.get("phase")!;
     this.saveRunning(report);
-    await this.ctx.storage.setAlarm(Math.max(next, Date.now() + s.stepPauseSeconds * 1000));
+    await this.schedule(nextAlarmAt(next, Date.now(), s.stepPauseSeconds * 1000, this.db.num("alarm.at")));
     return { phase, operations: budget.used, done: false };
+  }
+
+  /** Set the alarm of the next step and remember when it is due (keepAlive compares against it). */
+  private async schedule(at: number): Promise<void> {
+    this.db.set("alarm.at", at);
+    await this.ctx.storage.setAlarm(at);
+  }
+
+  /** A run whose alarm is long overdue while no step runs lost it: set it again (header, "Alarms"). */
+  private async keepAlive(): Promise<void> {
+    const run = this.db.get("run");
+    if (!run || this.stepping) return;
+    const due = this.db.num("alarm.at");
+    const now = Date.now();
+    if (now < due + LOST_ALARM_MS) return;
+    console.error(JSON.stringify({ message: `gc run ${run}: its alarm (due ${new Date(due).toISOString()}) did not fire; scheduling the next step again`, gc: { id: run, phase: this.db.get("phase") } }));
+    await this.schedule(nextAlarmAt(now, now, readGcSettings(this.env).stepPauseSeconds * 1000, due));
   }
 
   // --- phases ------------------------------------------------------------------------------------
@@ -218,7 +268,7 @@ export class GcCoordinator extends DurableObject<Env> {
           for (const r of db.all<{ repo: string; digest: string }>("SELECT repo, digest FROM m WHERE doomed = 1 LIMIT 20")) example(report.examples.manifests, `${r.repo}@${r.digest}`);
           return true;
         }
-        return applyRetention(budget, db, new Repositories(this.env.REPOSITORIES), {
+        return applyRetention(budget, db, new Repositories(this.env.REPOSITORIES), s, {
           tag: (repo, tag) => {
             report.removed.tags++;
             example(report.examples.tags, `${repo}:${tag}`);

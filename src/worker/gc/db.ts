@@ -10,6 +10,7 @@
  *   l    (repo, digest, uploaded, etag, state, cand, cetag, fresh)           layer links
  *   b    (digest, uploaded, etag, size, data, state, cand, cetag)           content index entries
  *   d    (key, uploaded, size, cand)                 data objects
+ *   pl   (repo, digest, at, gone)                    last pulls of cached manifests (pull-through cache)
  *   live (repo, blob)                                mark's scratch: what surviving manifests reference
  *   runs (id, started, report)                       the last REPORTS_KEPT reports (JSON)
  */
@@ -32,6 +33,7 @@ CREATE TABLE IF NOT EXISTS b (digest TEXT PRIMARY KEY, uploaded INTEGER, etag TE
 CREATE INDEX IF NOT EXISTS b_data ON b (data);
 CREATE TABLE IF NOT EXISTS d (key TEXT PRIMARY KEY, uploaded INTEGER, size INTEGER, cand INTEGER DEFAULT 0);
 CREATE TABLE IF NOT EXISTS live (repo TEXT, blob TEXT, PRIMARY KEY (repo, blob));
+CREATE TABLE IF NOT EXISTS pl (repo TEXT, digest TEXT, at INTEGER, gone INTEGER DEFAULT 0, PRIMARY KEY (repo, digest));
 CREATE INDEX IF NOT EXISTS live_blob ON live (blob);
 `;
 
@@ -72,7 +74,7 @@ export class GcDb {
 
   /** Forget the inventory and the run state (reports stay). */
   clearRun(): void {
-    for (const t of ["kv", "m", "mb", "t", "l", "b", "d", "live"]) this.run(`DELETE FROM ${t}`);
+    for (const t of ["kv", "m", "mb", "t", "l", "b", "d", "live", "pl"]) this.run(`DELETE FROM ${t}`);
   }
 
   saveReport(id: string, started: number, report: unknown): void {

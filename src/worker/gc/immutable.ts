@@ -3,12 +3,14 @@
  * anyone (DomainError TAG_IMMUTABLE: 409, wire code DENIED), and retention leaves it alone (policy.ts).
  * Pushing the same manifest to it again is allowed (it changes nothing). Deleting a manifest by digest
  * that an immutable tag points at is refused too, since it would delete the tag.
- * The first push of such a tag is create-only (ManifestStore.put with `immutableTag`), so of two racing
- * first pushes one wins and the other is refused.
+ * The check here (checkTagMove) answers the common refusal early, outside the repository's Durable Object;
+ * what decides a race of two first pushes is the object's create-only write of the tag (ManifestStore.put
+ * with `{ immutable: true }`: a conditional put, `etagDoesNotMatch: "*"`), so exactly one of them wins and
+ * the other is refused with the same TAG_IMMUTABLE.
  */
 import { DomainError } from "../domain-errors";
 import type { Digest } from "../../oci/grammar";
-import type { ManifestStore } from "../storage/manifests";
+import { immutableTagTaken, type ManifestStore } from "../storage/manifests";
 import { isImmutable } from "./policy";
 import type { GcSettings } from "./settings";
 
@@ -24,7 +26,7 @@ export function immutableError(repo: string, tag: string, what: string): DomainE
 export async function checkTagMove(settings: GcSettings, store: ManifestStore, repo: string, tag: string, digest: Digest): Promise<void> {
   if (!tagIsImmutable(settings, repo, tag)) return;
   const current = await store.resolveTag(repo, tag);
-  if (current && current.toString() !== digest.toString()) throw immutableError(repo, tag, "moved");
+  if (current && current.toString() !== digest.toString()) throw immutableTagTaken(repo, tag, current);
 }
 
 /** Before a delete by tag or by digest. */

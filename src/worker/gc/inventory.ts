@@ -3,7 +3,8 @@
  * steps, each list call returning up to 1,000 keys with their metadata.
  *
  * - repositories/: manifest revisions (with the references recorded in their metadata, manifest-refs.ts,
- *   or marked for a GET), tags (digest from metadata, push time), layer links;
+ *   or marked for a GET), tags (digest from metadata, push time), layer links, and the pull-through
+ *   cache's last-pull records (pulledAt from metadata);
  * - blobs/: content index entries (data key, size, state, etag);
  * - data/: physical objects.
  * The order matters for safety: repositories are listed before the content index, so every link seen has
@@ -59,6 +60,9 @@ export async function listRepositories(budget: Budget, db: GcDb): Promise<boolea
       db.run("INSERT OR REPLACE INTO t (repo, tag, digest, uploaded, etag) VALUES (?, ?, ?, ?, ?)", k.repo, k.tag, o.customMetadata.digest, o.uploaded.getTime(), o.etag);
     } else if (k.kind === "layer") {
       db.run("INSERT OR REPLACE INTO l (repo, digest, uploaded, etag, state) VALUES (?, ?, ?, ?, ?)", k.repo, k.digest.toString(), o.uploaded.getTime(), o.etag, stateOf(o));
+    } else if (k.kind === "pulled") {
+      const at = Number(o.customMetadata?.pulledAt);
+      db.run("INSERT OR REPLACE INTO pl (repo, digest, at) VALUES (?, ?, ?)", k.repo, k.digest.toString(), Number.isFinite(at) ? at : o.uploaded.getTime());
     }
   });
 }

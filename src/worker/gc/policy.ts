@@ -16,6 +16,10 @@
  * Manifest decision (untaggedOlderThanSeconds): a manifest not reachable from a kept tag (directly, as a
  * child of an index, or as a referrer of a reachable manifest) and pushed longer ago than that is
  * dropped. Without it, untagged manifests stay.
+ * Pull-through cache eviction (PROXY_EVICT_AFTER_SECONDS, repositories under an upstream's prefix only):
+ * a cached manifest last used longer ago than that (its last pull, or without one its upload time) goes,
+ * unless a recently used manifest reaches it (child of an index, referrer); a tag goes with the manifest
+ * it points at. It applies besides any RETENTION rule of the repository.
  */
 
 export interface RetentionRule {
@@ -104,6 +108,11 @@ export function isImmutable(rules: readonly ImmutableRule[], repo: string, tag: 
   return rules.some((r) => anyOf(r.repositories, repo) && anyOf(r.tags, tag));
 }
 
+/** Is `repo` a pull-through cache repository (`<upstream prefix>/...`)? */
+export function isCacheRepository(prefixes: readonly string[], repo: string): boolean {
+  return prefixes.some((p) => repo.startsWith(`${p}/`));
+}
+
 export function policyFor(rules: readonly RetentionRule[], repo: string): RetentionRule | undefined {
   return rules.find((r) => anyOf(r.repositories, repo));
 }
@@ -171,4 +180,41 @@ export function manifestsToDrop(
     for (const r of referrersOf.get(d) ?? []) stack.push(r);
   }
   return new Set(manifests.filter((m) => !reachable.has(m.digest)).map((m) => m.digest));
+}
+
+export interface CachedManifestFact {
+  digest: string;
+  /** Last use, ms: the last recorded pull, or without one the revision's upload time. */
+  lastUse: number;
+  children: string[];
+  subject?: string;
+}
+
+/**
+ * What pull-through cache eviction drops from one cache repository (see the header): the manifests no
+ * recently used manifest reaches, and the tags pointing at them.
+ */
+export function cachedToEvict(
+  manifests: CachedManifestFact[],
+  tags: { tag: string; digest: string; immutable?: boolean }[],
+  now: number,
+  evictMs: number,
+): { manifests: Set<string>; tags: string[] } {
+  const byDigest = new Map(manifests.map((m) => [m.digest, m]));
+  const referrersOf = new Map<string, string[]>();
+  for (const m of manifests) if (m.subject) referrersOf.set(m.subject, [...(referrersOf.get(m.subject) ?? []), m.digest]);
+  const kept = new Set<string>();
+  // Roots: what was used recently, and what an immutable tag points at (immutable tags never go).
+  const stack = manifests.filter((m) => now - m.lastUse <= evictMs).map((m) => m.digest);
+  for (const t of tags) if (t.immutable) stack.push(t.digest);
+  while (stack.length) {
+    const d = stack.pop()!;
+    if (kept.has(d)) continue;
+    kept.add(d);
+    for (const c of byDigest.get(d)?.children ?? []) if (byDigest.has(c)) stack.push(c);
+    for (const r of referrersOf.get(d) ?? []) stack.push(r);
+  }
+  const evicted = new Set(manifests.filter((m) => !kept.has(m.digest)).map((m) => m.digest));
+  // A tag whose manifest is not in the inventory (deleted meanwhile) is left to the repository's own rules.
+  return { manifests: evicted, tags: tags.filter((t) => !t.immutable && evicted.has(t.digest)).map((t) => t.tag) };
 }

@@ -1,7 +1,8 @@
 /**
  * Garbage collection's settings, as the coordinator and the push path use them: the rows GC_*,
- * RETENTION and IMMUTABLE_TAGS of the one settings table (src/worker/settings.ts; the JSON validators
- * are policy.ts), plus the upload session TTL that orphaned data waits for.
+ * RETENTION, IMMUTABLE_TAGS and PROXY_EVICT_AFTER_SECONDS of the one settings table
+ * (src/worker/settings.ts; the JSON validators are policy.ts), plus the upload session TTL that orphaned
+ * data waits for and the prefixes of the pull-through cache's repositories (UPSTREAMS).
  */
 import { readSettings, type Settings } from "../settings";
 import type { ImmutableRule, RetentionRule } from "./policy";
@@ -19,6 +20,10 @@ export interface GcSettings {
   sessionTtlSeconds: number;
   retention: RetentionRule[];
   immutable: ImmutableRule[];
+  /** Cached (pull-through) manifests nobody pulled for this long are evicted; 0: never (PROXY_EVICT_AFTER_SECONDS). */
+  proxyEvictSeconds: number;
+  /** The upstreams' prefixes: `<prefix>/...` repositories hold the pull-through cache (UPSTREAMS). */
+  proxyPrefixes: string[];
 }
 
 export function readGcSettings(env: object): GcSettings {
@@ -34,5 +39,7 @@ export function gcSettingsOf(s: Settings): GcSettings {
     sessionTtlSeconds: s.UPLOAD_SESSION_TTL_SECONDS,
     retention: s.RETENTION,
     immutable: s.IMMUTABLE_TAGS,
+    proxyEvictSeconds: s.PROXY_EVICT_AFTER_SECONDS,
+    proxyPrefixes: s.UPSTREAMS.map((u) => u.prefix),
   };
 }

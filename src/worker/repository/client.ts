@@ -5,6 +5,7 @@
  */
 import type { Env } from "../config";
 import { type Digest, parseDigest } from "../../oci/grammar";
+import type { TagOptions } from "../storage/manifests";
 import type { RepositorySummary } from "../storage/summaries";
 import { unwrap } from "./mutations";
 
@@ -16,8 +17,8 @@ export class Repositories {
   }
 
   /** Store a manifest whose references were checked, and move `tag` (if any) to it. */
-  async putManifest(name: string, digest: Digest, bytes: Uint8Array, contentType: string, tag?: string): Promise<void> {
-    unwrap(await this.stub(name).putManifest(name, digest.toString(), bytes, contentType, tag));
+  async putManifest(name: string, digest: Digest, bytes: Uint8Array, contentType: string, tag?: string, opts: TagOptions = {}): Promise<void> {
+    unwrap(await this.stub(name).putManifest(name, digest.toString(), bytes, contentType, tag, opts));
   }
 
   /** Remove a tag; returns the digest it pointed at. */

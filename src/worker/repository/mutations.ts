@@ -47,7 +47,7 @@
 import { DomainError, type PlainDomainError } from "../domain-errors";
 import { type Digest, parseDigest } from "../../oci/grammar";
 import { parseManifest } from "../../oci/manifest";
-import type { ManifestStore } from "../storage/manifests";
+import type { ManifestStore, TagOptions } from "../storage/manifests";
 import type { RepositorySummary, SummaryStore } from "../storage/summaries";
 
 export type MutationResult<T> = { ok: true; value: T } | { ok: false; error: PlainDomainError };
@@ -60,11 +60,11 @@ export class RepositoryMutations {
     private readonly summaries: SummaryStore,
   ) {}
 
-  /** Store a manifest (already checked by the Worker) and move `tag` to it. */
-  putManifest(name: string, digest: string, bytes: Uint8Array, contentType: string, tag?: string): Promise<void> {
+  /** Store a manifest (already checked by the Worker) and move `tag` to it (create-only when immutable). */
+  putManifest(name: string, digest: string, bytes: Uint8Array, contentType: string, tag?: string, opts: TagOptions = {}): Promise<void> {
     return this.mutation(name, async () => {
       const facts = parseManifest(bytes, contentType);
-      const pushed = await this.store.put(name, parseDigest(digest), bytes, facts, tag);
+      const pushed = await this.store.put(name, parseDigest(digest), bytes, facts, tag, opts);
       if (pushed) await this.summaries.tagPushed(name, pushed);
     });
   }

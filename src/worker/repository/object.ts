@@ -5,7 +5,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../config";
-import { ManifestStore } from "../storage/manifests";
+import { ManifestStore, type TagOptions } from "../storage/manifests";
 import { type RepositorySummary, SummaryStore } from "../storage/summaries";
 import { type MutationResult, RepositoryMutations, toResult } from "./mutations";
 
@@ -17,8 +17,8 @@ export class Repository extends DurableObject<Env> {
     this.mutations = new RepositoryMutations(new ManifestStore(env.BUCKET), new SummaryStore(env.BUCKET));
   }
 
-  putManifest(name: string, digest: string, bytes: Uint8Array, contentType: string, tag?: string): Promise<MutationResult<null>> {
-    return toResult(this.mutations.putManifest(name, digest, bytes, contentType, tag).then(() => null));
+  putManifest(name: string, digest: string, bytes: Uint8Array, contentType: string, tag?: string, opts: TagOptions = {}): Promise<MutationResult<null>> {
+    return toResult(this.mutations.putManifest(name, digest, bytes, contentType, tag, opts).then(() => null));
   }
 
   deleteTag(name: string, tag: string): Promise<MutationResult<string>> {

@@ -50,6 +50,16 @@ export interface TagDetailPage {
   more: boolean;
 }
 
+/** How a put treats the tag it moves. */
+export interface TagOptions {
+  /**
+   * The tag is immutable (IMMUTABLE_TAGS): it may be created, or "moved" to the digest it already points
+   * at, never moved elsewhere. Its first write is create-only (a conditional put, `etagDoesNotMatch: "*"`),
+   * so of two first pushes that both found it absent exactly one creates it; the other gets TAG_IMMUTABLE.
+   */
+  immutable?: boolean;
+}
+
 /** R2 custom metadata is limited to 2 KiB per object: keep the platform list well inside it. */
 const MAX_PLATFORMS_CHARS = 1000;
 
@@ -63,7 +73,9 @@ export class ManifestStore {
   }
 
   /** Store a revision (and point `tag` at it); says what happened to the tag, for the repository's summary. */
-  async put(name: string, digest: Digest, bytes: Uint8Array, facts: ManifestFacts, tag?: string): Promise<TagPushed | null> {
+  async put(name: string, digest: Digest, bytes: Uint8Array, facts: ManifestFacts, tag?: string, opts: TagOptions = {}): Promise<TagPushed | null> {
+    // An immutable tag that points elsewhere refuses the push before anything is stored.
+    if (tag !== undefined && opts.immutable) await this.checkImmutableTarget(name, tag, digest);
     const summary = await this.summarize(name, facts);
     await this.storeRevision(name, digest, bytes, facts, summary);
     if (facts.subject) {
@@ -77,11 +89,17 @@ export class ManifestStore {
     }
     let pushed: TagPushed | null = null;
     if (tag !== undefined) {
-      const moved = await this.moveTag(name, tag, digest, bytes, facts.mediaType, summary);
+      const moved = await this.moveTag(name, tag, digest, bytes, facts.mediaType, summary, opts);
       pushed = { tag, digest: digest.toString(), pushedAt: moved.uploaded.getTime(), contentSize: sizeOf(summary.contentSize), added: moved.previous === null };
     }
     await this.catalog.add(name);
     return pushed;
+  }
+
+  /** TAG_IMMUTABLE unless the immutable `tag` is absent or already points at `digest`. */
+  private async checkImmutableTarget(name: string, tag: string, digest: Digest): Promise<void> {
+    const current = await this.resolveTag(name, tag);
+    if (current && current.toString() !== digest.toString()) throw immutableTagTaken(name, tag, current);
   }
 
   async stat(name: string, digest: Digest): Promise<ManifestInfo | null> {
@@ -230,6 +248,9 @@ export class ManifestStore {
    * immutable bytes under one digest; a delete by digest removes the tags with the revision.
    * Order: the new reverse-index entry is written before the tag, so at every step each tag's entry exists
    * (a stale entry of the previous digest, left by a crash, is harmless: deleteManifest checks the tag).
+   * An immutable tag (`opts.immutable`) is only ever created, never overwritten: the put is conditional on
+   * the key being absent; should it exist, it must already point at `digest` (a re-push, nothing to do),
+   * else TAG_IMMUTABLE and the entry just written for it goes again.
    */
   async moveTag(
     name: string,
@@ -238,18 +259,38 @@ export class ManifestStore {
     bytes: Uint8Array,
     mediaType: string,
     summary: Record<string, string> = {},
+    opts: TagOptions = {},
   ): Promise<{ previous: Digest | null; uploaded: Date }> {
     const previous = await this.resolveTag(name, tag);
+    if (opts.immutable && previous) {
+      if (previous.toString() !== digest.toString()) throw immutableTagTaken(name, tag, previous);
+      return { previous, uploaded: new Date() }; // pushed again with the same manifest: the tag already says so
+    }
     await this.bucket.put(paths.tagged(name, digest, tag), "");
     const written = await this.bucket.put(paths.tag(name, tag), bytes, {
       httpMetadata: { contentType: mediaType },
       customMetadata: { ...summary, digest: digest.toString(), inline: "1" },
+      onlyIf: opts.immutable ? { etagDoesNotMatch: "*" } : undefined,
     });
+    if (!written) {
+      // Create-only and someone created it first (it was absent a moment ago).
+      const winner = await this.resolveTag(name, tag);
+      if (winner?.toString() === digest.toString()) return { previous: winner, uploaded: new Date() };
+      await this.bucket.delete(paths.tagged(name, digest, tag));
+      throw immutableTagTaken(name, tag, winner);
+    }
     if (previous && previous.toString() !== digest.toString()) {
       await this.bucket.delete(paths.tagged(name, previous, tag));
     }
     return { previous, uploaded: written?.uploaded ?? new Date() };
   }
+}
+
+/** An immutable tag that already points at another manifest (or was just created by another push). */
+export function immutableTagTaken(name: string, tag: string, current: Digest | null): DomainError {
+  return new DomainError("TAG_IMMUTABLE", `tag ${tag} of ${name} is immutable (IMMUTABLE_TAGS): it already points at ${current ?? "another manifest"} and cannot be moved`, {
+    detail: { repository: name, tag, ...(current ? { digest: current.toString() } : {}) },
+  });
 }
 
 function infoOf(digest: Digest, obj: R2Object): ManifestInfo {

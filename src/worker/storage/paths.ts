@@ -26,8 +26,9 @@
  *   │       ├── taglist                          the upstream's tag list (JSON array), customMetadata.checkedAt
  *   │       └── pulled/<alg>/<hex>               last pull of a cached manifest: customMetadata.pulledAt (ms);
  *   │                                            written at most once an hour per manifest and isolate.
- *   │                                            Garbage collection may evict a cached manifest whose
- *   │                                            pulledAt (or, if absent, its revision's upload time) is old;
+ *   │                                            Garbage collection evicts a cached manifest whose pulledAt
+ *   │                                            (or, if absent, its revision's upload time) is older than
+ *   │                                            PROXY_EVICT_AFTER_SECONDS, with this record (src/worker/gc/);
  *   │                                            a later pull simply fetches it again from upstream.
  *   ├── _catalog/<name>                          one marker per repository
  *   └── _gc/active                               present while a garbage collection run may condemn content:
@@ -83,7 +84,8 @@ export type RepoKey =
   | { repo: string; kind: "revision"; digest: Digest }
   | { repo: string; kind: "tag"; tag: string }
   | { repo: string; kind: "tagged"; digest: Digest; tag: string }
-  | { repo: string; kind: "referrer"; subject: Digest; referrer: Digest };
+  | { repo: string; kind: "referrer"; subject: Digest; referrer: Digest }
+  | { repo: string; kind: "pulled"; digest: Digest };
 
 /** Parse a key under repositories/; null for anything else (a name component never starts with "_"). */
 export function parseRepoKey(key: string): RepoKey | null {
@@ -99,6 +101,7 @@ export function parseRepoKey(key: string): RepoKey | null {
     if (rest[0] === "_manifests" && rest[1] === "tags" && rest.length === 3) return { repo, kind: "tag", tag: rest[2] };
     if (rest[0] === "_manifests" && rest[1] === "tagged" && rest.length === 5) return { repo, kind: "tagged", digest: dg(rest[2], rest[3]), tag: rest[4] };
     if (rest[0] === "_referrers" && rest.length === 5) return { repo, kind: "referrer", subject: dg(rest[1], rest[2]), referrer: dg(rest[3], rest[4]) };
+    if (rest[0] === "_proxy" && rest[1] === "pulled" && rest.length === 4) return { repo, kind: "pulled", digest: dg(rest[2], rest[3]) };
   } catch {
     return null;
   }

@@ -51,6 +51,8 @@ describe("path spec", () => {
     expect(text(parseRepoKey(paths.tag("app", "v1.0_x")))).toEqual({ repo: "app", kind: "tag", tag: "v1.0_x" });
     expect(text(parseRepoKey(paths.tagged("app", A, "v1")))).toEqual({ repo: "app", kind: "tagged", digest: String(A), tag: "v1" });
     expect(text(parseRepoKey(paths.referrer("app", A, B)))).toEqual({ repo: "app", kind: "referrer", subject: String(A), referrer: String(B) });
+    expect(text(parseRepoKey(paths.proxyPulled("hub/x", B)))).toEqual({ repo: "hub/x", kind: "pulled", digest: String(B) });
+    expect(parseRepoKey(paths.proxyTag("hub/x", "v1"))).toBeNull();
     expect(parseRepoKey("repositories/app/_uploads/x")).toBeNull();
     expect(parseRepoKey(paths.summary("app"))).toBeNull(); // garbage collection leaves it alone
     expect(parseRepoKey(paths.catalogEntry("app"))).toBeNull();

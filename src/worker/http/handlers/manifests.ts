@@ -5,7 +5,7 @@ import { digestOf, isDigest, isValidTag, type ManifestReference, parseManifestRe
 import type { ManifestContent, ManifestInfo } from "../../storage/manifests";
 import { parseManifest } from "../../../oci/manifest";
 import { baseMediaType } from "../../../oci/media-types";
-import { checkTagMove } from "../../gc/immutable";
+import { checkTagMove, tagIsImmutable } from "../../gc/immutable";
 import { gcSettingsOf } from "../../gc/settings";
 import { readBodyLimited } from "../body";
 import { deleteReference } from "../manifest-delete";
@@ -51,7 +51,10 @@ export const putManifest: Handler = async (c) => {
   const gc = gcSettingsOf(c.settings);
   if (ref.tag !== undefined) await checkTagMove(gc, c.storage.manifests, c.name, ref.tag, digest);
   await checkReferences(c.storage, c.name, facts.references);
-  await c.repositories.putManifest(c.name, digest, bytes, facts.mediaType, ref.tag);
+  // The check above answers most refusals early; the repository object's create-only write decides a race
+  // of two first pushes of an immutable tag.
+  const immutable = ref.tag !== undefined && tagIsImmutable(gc, c.name, ref.tag);
+  await c.repositories.putManifest(c.name, digest, bytes, facts.mediaType, ref.tag, { immutable });
   // Garbage collection's re-check after write (protocol in gc/coordinator.ts): while a run is active,
   // look at the blobs again, reviving what it condemned meanwhile. Should one be gone (this push took
   // longer than GC_CONDEMN_SECONDS since its check), take the manifest back rather than leave it dangling.
