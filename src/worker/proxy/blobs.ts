@@ -6,6 +6,7 @@
  * and a GET goes through the BlobFill Durable Object of that digest (fill.ts has the protocol): the first
  * requester streams the bytes as they are fetched and stored, everyone else waits and reads R2 (miss).
  */
+import { contentCache } from "../cache/content-cache";
 import type { Env } from "../config";
 import { RegistryError } from "../errors";
 import type { Digest } from "../../oci/grammar";
@@ -22,7 +23,9 @@ export async function proxyBlob(c: RequestContext, t: ProxyTarget, digest: Diges
   const blobs = c.storage.blobs;
   let filled = false;
   for (;;) {
-    if (await blobs.statInRepo(t.cacheRepo, digest)) return withCacheStatus(await asLocal(), filled ? "miss" : "hit");
+    // Through the content cache, as the local handler that serves the hit reads it (one lookup, not three).
+    const linked = await contentCache.blob(c.settings.CONTENT_CACHE_SECONDS, t.cacheRepo, digest, () => blobs.statInRepo(t.cacheRepo, digest), (p) => c.waitUntil(p));
+    if (linked) return withCacheStatus(await asLocal(), filled ? "miss" : "hit");
     const up = new UpstreamRegistry(t.upstream);
     if (await blobs.stat(digest)) {
       await upstreamSize(t, up, digest, what); // this upstream repository has it too
