@@ -25,7 +25,11 @@ export async function pullThroughWorkload({ root, distribution, images, rounds }
   let imgs = images;
   if (!Object.keys(imgs).length) {
     work = cleanupLater(mkdtempSync(join(tmpdir(), "wharf-bench-pt-")));
-    imgs = { small: { ...buildRandomImage(join(work, "small"), 20, 1e6), label: "20 x 1 MB layers" } };
+    // Run on its own: many small blobs (per-blob cost) and one large one (bytes per second).
+    imgs = {
+      small: { ...buildRandomImage(join(work, "small"), 20, 1e6), label: "20 x 1 MB layers" },
+      large: { ...buildRandomImage(join(work, "large"), 1, 200e6), label: "one 200 MB layer" },
+    };
   }
   const wharf = await startWharf(root, { UPSTREAMS: JSON.stringify([{ prefix: "pt", url: distribution.url, tagTtlSeconds: 3600 }]) });
   const proxy = { ...wharf, name: "wharf-pull-through" };
