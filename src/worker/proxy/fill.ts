@@ -20,9 +20,14 @@
  *        held back). More bytes than the upstream's Content-Length, fewer, or a digest mismatch: the
  *        writer is cancelled (nothing stored), the client's stream errors (it never receives the last
  *        chunk, so it cannot take a wrong blob for a whole one), and the job fails with UPSTREAM_INVALID;
- *     5. BlobWriter.commit: digest verified, then content index if absent, then the cache repository's
- *        link; then the held-back chunk goes to the client and its stream closes; the job resolves;
- *        followers answer "stored" and their Workers serve the blob from R2 like any cached blob.
+ *     5. as soon as the running hash has seen every byte and matches the digest, the held-back chunk
+ *        goes to the client and its stream closes: its copy is verified, and it does not wait for R2
+ *        (should storing fail after that, the client still has the right bytes; the next pull fills
+ *        again). Without that early answer (sha512, a mismatch) the client waits for step 6;
+ *     6. BlobWriter.commit: digest verified (the same hash, or read back), then content index if
+ *        absent, then the cache repository's link; then the held-back chunk goes to the client if it
+ *        has not; the job resolves; followers answer "stored" and their Workers serve the blob from R2
+ *        like any cached blob.
  *   The leader's call returns as soon as the upstream answered (step 2): its Worker streams the body to
  *   the client, through a FixedLengthStream of the upstream's Content-Length, while the object keeps
  *   filling. (A stream that errors in this object can reach the Worker as a plain end; the fixed length
@@ -144,7 +149,7 @@ export class BlobFill extends DurableObject<Env> {
     }
   }
 
-  /** Steps 3-5 of the protocol. */
+  /** Steps 3-6 of the protocol. */
   private async pump(u: Upstream, req: FillRequest, digest: Digest, blob: UpstreamBlob, feed: ClientFeed | null): Promise<void> {
     const what = `blob ${req.repo}@${req.digest}`;
     const writer = new BlobStore(this.env.BUCKET).writer(readSettings(this.env).UPLOAD_PART_SIZE);
@@ -169,6 +174,13 @@ export class BlobFill extends DurableObject<Env> {
         }
       }
       if (blob.size !== null && received !== blob.size) throw lyingUpstream(u, what, `ended after ${received} of its ${blob.size} bytes`);
+      // Every byte is hashed by now: a client whose copy matches the digest need not wait for R2.
+      const hasher = writer.hasher;
+      if (feed && held && hasher && hasher.bytes === received && digest.algorithm === "sha256" && (await hasher.hex()) === digest.hex) {
+        await feed.push(held);
+        held = null;
+        feed.close();
+      }
     }
     try {
       if (blob.size !== null && blob.size <= WHOLE_OBJECT_MAX_BYTES) {

@@ -19,9 +19,12 @@ export class Hasher {
     this.bytes += chunk.byteLength;
   }
 
-  async hex(): Promise<string> {
-    await this.writer.close();
-    return toHex(await this.stream.digest);
+  private result: Promise<string> | null = null;
+
+  /** The digest of what it saw; ends it (later writes fail), and asking again gives the same answer. */
+  hex(): Promise<string> {
+    this.result ??= this.writer.close().then(async () => toHex(await this.stream.digest));
+    return this.result;
   }
 }
 
