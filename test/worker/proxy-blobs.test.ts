@@ -136,6 +136,24 @@ describe("blob fills", () => {
   });
 });
 
+describe("mounts from a proxied repository", () => {
+  it("a push mounts a blob the cache holds, by the proxied name; one it does not hold gets an upload session", async () => {
+    const data = randomBytes(64 * 1024);
+    const digest = await fill.blob("base/os", data);
+    const pulled = await req("GET", `/v2/fill/base/os/blobs/${digest}`);
+    expect(await sha256(await bytesOf(pulled))).toBe(digest);
+    await waitFor(() => env.BUCKET.head(paths.layerLink("fill/base/os", parseDigest(digest))));
+    const mounted = await req("POST", `/v2/mine/app/blobs/uploads/?mount=${digest}&from=fill/base/os`);
+    expect(mounted.status).toBe(201);
+    expect(mounted.headers.get("Docker-Content-Digest")).toBe(digest);
+    const served = await getFollowing(`/v2/mine/app/blobs/${digest}`);
+    expect(await sha256(await bytesOf(served))).toBe(digest);
+    const other = await fill.blob("base/os", randomBytes(1000));
+    const notCached = await req("POST", `/v2/mine/app/blobs/uploads/?mount=${other}&from=fill/base/os`);
+    expect(notCached.status).toBe(202);
+  });
+});
+
 describe("a lying upstream", () => {
   it("stores nothing, and the client never gets a complete body", async () => {
     const data = randomBytes(2 * 1024 * 1024 + 3);

@@ -37,6 +37,20 @@ export async function proxyTargetFor(c: RequestContext, kind: Kind): Promise<Pro
   return mirrorTarget(upstreams, c.name);
 }
 
+/**
+ * Where the blobs of `name` are linked: a proxied name's cache repository (a mirror name such as
+ * `library/alpine` keeps its cache under the mirror's prefix), else the name itself. A mount from a
+ * proxied repository reads its links there.
+ */
+export async function linkedNameOf(c: RequestContext, name: string): Promise<string> {
+  const upstreams = c.settings.UPSTREAMS;
+  if (!upstreams.length) return name;
+  const t = prefixTarget(upstreams, name);
+  if (t) return t.cacheRepo;
+  if (!upstreams.some((u) => u.mirror) || (await c.storage.catalog.has(name))) return name;
+  return mirrorTarget(upstreams, name)?.cacheRepo ?? name;
+}
+
 const via = (kind: Kind, local: Handler, proxied: (c: RequestContext, t: ProxyTarget) => Promise<Response>): Handler =>
   async (c) => {
     const t = await proxyTargetFor(c, kind);

@@ -9,6 +9,7 @@ import { parseDigest, parseName } from "../../../oci/grammar";
 import { limitBody } from "../../upload/body-limit";
 import { METRICS } from "../../metrics/names";
 import type { Handler, RequestContext } from "../context";
+import { linkedNameOf } from "../../proxy/handlers";
 
 const blobLocation = (name: string, digest: string) => `/v2/${name}/blobs/${digest}`;
 const sessionLocation = (name: string, id: string) => `/v2/${name}/blobs/uploads/${id}`;
@@ -156,7 +157,8 @@ async function tryMount(c: RequestContext, mount: string, from: string | null): 
     } catch {
       return null; // a bad `from` falls back to an upload session, as the spec allows
     }
-    if (!(await c.mayPull(source)) || !(await c.storage.blobs.exists(source, d))) return null;
+    // Access is the name the client gave; the links are where that name keeps them (a proxied name's cache).
+    if (!(await c.mayPull(source)) || !(await c.storage.blobs.exists(await linkedNameOf(c, source), d))) return null;
   } else if (!(await c.mayPullAll()) || !(await c.storage.blobs.stat(d))) {
     return null;
   }
