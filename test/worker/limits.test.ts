@@ -70,9 +70,23 @@ describe("failed logins per client address", () => {
 
   it("is exact under parallel guesses: of 10 at once, only the limit are checked", async () => {
     const e = await authEnv({ LOGIN_FAILURES_PER_MINUTE: "4" });
-    const statuses = await Promise.all(Array.from({ length: 10 }, () => tokenAs(e, "198.51.100.40", "wrong").then((r) => r.status)));
+    const statuses = await Promise.all(Array.from({ length: 10 }, (_, i) => tokenAs(e, "198.51.100.40", `wrong-${i}`).then((r) => r.status)));
     expect(statuses.filter((s) => s === 401)).toHaveLength(4);
     expect(statuses.filter((s) => s === 429)).toHaveLength(6);
+  });
+
+  it("parallel requests with the same credentials are one check: the right password 12 times at once is never refused; a wrong one is one failure", async () => {
+    const e = await authEnv({ LOGIN_FAILURES_PER_MINUTE: "2" });
+    const ip = "198.51.100.45";
+    const right = await Promise.all(Array.from({ length: 12 }, () => call(e, "GET", "/v2/", { auth: basic("bob", PASSWORDS.bob), headers: from(ip) }).then((r) => r.status)));
+    expect(right).toEqual(Array(12).fill(200));
+    const wrong = await Promise.all(Array.from({ length: 12 }, () => tokenAs(e, ip, "same-wrong").then((r) => r.status)));
+    expect(wrong).toEqual(Array(12).fill(401));
+    const id = env.LIMITER!.idFromName(`login:${ip}`);
+    expect(await runInDurableObject(env.LIMITER!.get(id), (o: RateWindow) => o.failureCount())).toBe(1);
+    // Other guesses still meet the limit.
+    expect((await tokenAs(e, ip, "another-wrong")).status).toBe(401);
+    expect((await tokenAs(e, ip, "third-wrong")).status).toBe(429);
   });
 
   it("a correct password is not a failure, and does not clear earlier ones", async () => {

@@ -5,7 +5,9 @@
  * - `Basic user:password`: a CI token as the password (any user name), else a user from AUTH_CONFIG.
  *   An unknown user and a wrong password cost the same PBKDF2 work and give the same answer.
  *   Successful checks are remembered for a minute per isolate (keyed by a hash of the credentials and
- *   the stored hash), so clients that send Basic credentials on every request pay PBKDF2 once.
+ *   the stored hash), so clients that send Basic credentials on every request pay PBKDF2 once; the same
+ *   credentials arriving while their check runs wait for it rather than start another (one reservation
+ *   against the limiter, one PBKDF2, whatever the client's parallelism).
  *   Every check is first cleared with the failed-login limiter (`LoginGuard`, src/worker/limits/): a
  *   client address past LOGIN_FAILURES_PER_MINUTE gets 429 before any PBKDF2 work is done, even for
  *   remembered credentials.
@@ -88,11 +90,33 @@ export async function checkPassword(settings: AuthSettings, user: string, passwo
     await guard.check();
     return { kind: "user", name: user };
   }
-  const forgive = await guard.reserve();
-  const ok = await verifyPassword(stored, password);
-  if (!ok || !known) throw new BadCredentials("invalid username or password");
-  await forgive();
+  // The same credentials already being checked in this isolate (a client's parallel first requests):
+  // wait for that check instead of reserving another attempt, so a right password sent 16 times at once
+  // is not 16 reservations against the limit, and a wrong one sent 16 times is one failure.
+  const pending = inflight.get(key);
+  if (pending) {
+    if (!(await pending)) throw new BadCredentials("invalid username or password");
+    await guard.check();
+    return { kind: "user", name: user };
+  }
+  const checking = (async () => {
+    const forgive = await guard.reserve();
+    const ok = (await verifyPassword(stored, password)) && known !== undefined;
+    if (ok) await forgive();
+    return ok;
+  })();
+  inflight.set(key, checking);
+  let ok: boolean;
+  try {
+    ok = await checking;
+  } finally {
+    inflight.delete(key);
+  }
+  if (!ok) throw new BadCredentials("invalid username or password");
   if (recent.size >= RECENT_MAX) recent.clear();
   recent.set(key, now + RECENT_MS);
   return { kind: "user", name: user };
 }
+
+/** Checks in progress in this isolate, by the same key as `recent`: true for a match. */
+const inflight = new Map<string, Promise<boolean>>();
