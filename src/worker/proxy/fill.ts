@@ -174,17 +174,20 @@ export class BlobFill extends DurableObject<Env> {
         }
       }
       if (blob.size !== null && received !== blob.size) throw lyingUpstream(u, what, `ended after ${received} of its ${blob.size} bytes`);
-      // Every byte is hashed by now: a client whose copy matches the digest need not wait for R2.
+      // Every byte is hashed by now (the parts path): a client whose copy matches need not wait for R2.
       const hasher = writer.hasher;
-      if (feed && held && hasher && hasher.bytes === received && digest.algorithm === "sha256" && (await hasher.hex()) === digest.hex) {
-        await feed.push(held);
-        held = null;
-        feed.close();
-      }
+      if (hasher && hasher.bytes === received) await release(await hasher.hex());
+    }
+    // Step 5: the held-back chunk goes out once the hash of every byte matches the digest.
+    async function release(sha256Hex: string): Promise<void> {
+      if (!feed || !held || digest.algorithm !== "sha256" || sha256Hex !== digest.hex) return;
+      await feed.push(held);
+      held = null;
+      feed.close();
     }
     try {
       if (blob.size !== null && blob.size <= WHOLE_OBJECT_MAX_BYTES) {
-        await writer.putWhole(chunks(), blob.size);
+        await writer.putWhole(chunks(), blob.size, release);
       } else {
         for await (const chunk of chunks()) await writer.write(chunk);
       }

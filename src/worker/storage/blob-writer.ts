@@ -120,8 +120,10 @@ export class BlobWriter {
    * with upload/byte-chunks.ts, say), hashed on the way.
    * All or nothing: chunks shorter or longer than `length`, or a failed put, stores nothing and throws
    * (and the running hash is lost). Only on an empty draft, for up to WHOLE_OBJECT_MAX_BYTES.
+   * `onHashed` gets the hex SHA-256 of all `length` bytes as soon as the last chunk is hashed, before
+   * that chunk is written (a cache fill answers its client then, see proxy/fill.ts).
    */
-  async putWhole(chunks: AsyncIterable<Uint8Array>, length: number): Promise<void> {
+  async putWhole(chunks: AsyncIterable<Uint8Array>, length: number, onHashed?: (sha256Hex: string) => Promise<void>): Promise<void> {
     if (this.size !== 0 || this.draft.uploadId || length > WHOLE_OBJECT_MAX_BYTES) throw new Error("BlobWriter.putWhole needs an empty draft");
     const sized = new FixedLengthStream(length);
     const putting = this.bucket.put(this.draft.dataKey, sized.readable);
@@ -129,7 +131,10 @@ export class BlobWriter {
     const writer = sized.writable.getWriter();
     try {
       for await (const chunk of chunks) {
-        if (this.hasher) await this.hasher.write(chunk);
+        if (this.hasher) {
+          await this.hasher.write(chunk);
+          if (onHashed && this.hasher.bytes === length) await onHashed(await this.hasher.hex());
+        }
         await writer.write(chunk);
       }
       await writer.close();
