@@ -67,8 +67,8 @@ import { type BlobDraft, type BlobWriter, WHOLE_OBJECT_MAX_BYTES } from "../stor
 import { BlobStore } from "../storage/blobs";
 import { Hasher } from "../storage/hashing";
 import { paths } from "../storage/paths";
-import { type Lease, uploadBuffers } from "./buffer-budget";
-import { byteChunks } from "./byte-chunks";
+import { type Lease, partBuffers, uploadBuffers } from "./buffer-budget";
+import { reusedChunks } from "./byte-chunks";
 import { PartWriter } from "./part-writer";
 import { loadTail, saveTail } from "./tail-store";
 
@@ -219,7 +219,7 @@ export class UploadSession extends DurableObject<Env> {
     try {
       if (st.whole) await this.unwhole(st, lease);
       const oldTail = st.tailLength;
-      const first = await loadTail(this.ctx.storage, oldTail, new Uint8Array(st.partSize));
+      const first = await loadTail(this.ctx.storage, oldTail, partBuffers.take(st.partSize));
       writer = new PartWriter(this.blob(st), first, oldTail, uploadBuffers, lease);
       await this.receive(st, writer, body, oldTail);
     } finally {
@@ -234,7 +234,7 @@ export class UploadSession extends DurableObject<Env> {
     let streamError: unknown = null;
     let writing = true;
     try {
-      for await (const value of byteChunks(body)) {
+      for await (const value of reusedChunks(body)) {
         if (!writing) continue; // a part failed: read the rest so the client gets the answer (see header)
         if (this.hasher) await this.hasher.write(value);
         received += value.byteLength;
@@ -278,7 +278,7 @@ export class UploadSession extends DurableObject<Env> {
   /** The whole blob in one PATCH: one R2 object, one put. On failure nothing is stored and the offset stays 0. */
   private async appendWhole(st: SessionState, body: ReadableStream<Uint8Array>, length: number): Promise<void> {
     try {
-      await this.blob(st).putWhole(byteChunks(body), length);
+      await this.blob(st).putWhole(reusedChunks(body), length);
     } catch {
       this.hasher = null;
       throw new DomainError("CHUNK_INCOMPLETE", "chunk ended early or did not match its Content-Length; the upload continues from offset 0", {
@@ -298,7 +298,7 @@ export class UploadSession extends DurableObject<Env> {
     const whole = await blob.readWhole();
     const writer = new PartWriter(blob, new Uint8Array(st.partSize), 0, uploadBuffers, lease);
     try {
-      for await (const chunk of byteChunks(whole)) await writer.write(chunk);
+      for await (const chunk of reusedChunks(whole)) await writer.write(chunk);
       const tail = await writer.settle();
       st.tailLength = tail.length;
       st.whole = false;
