@@ -50,11 +50,12 @@ export class BlobStore {
    */
   async statInRepo(name: string, digest: Digest): Promise<BlobInfo | null> {
     const body = digest.toString();
-    const [link, idx] = await Promise.all([
-      headLive(this.bucket, paths.layerLink(name, digest), body),
-      headLive(this.bucket, paths.blobIndex(digest), body),
-    ]);
-    return link && idx ? infoOf(digest, idx) : null;
+    // The link first: most misses (a HEAD before a push, a mount of a blob this repository never had)
+    // end there with one read. The index is read only when the link exists, and both are revived.
+    const link = await headLive(this.bucket, paths.layerLink(name, digest), body);
+    if (!link) return null;
+    const idx = await headLive(this.bucket, paths.blobIndex(digest), body);
+    return idx ? infoOf(digest, idx) : null;
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
- * Lexically ordered, paginated listing of the names under one R2 prefix. A page costs
- * ceil((n + 1) / 1000) list calls whatever the total number of keys, because R2 lists are
- * lexicographic and start after a given key.
+ * Lexically ordered, paginated listing of the names under one R2 prefix. A page costs ceil(n / 1000)
+ * list calls whatever the total number of keys, because R2 lists are lexicographic and start after a
+ * given key, and say whether more keys follow (`truncated`), so a full page needs no extra call to
+ * learn that another one follows (a walk of 10,000 tags in pages of 1,000: 11 list calls, was 21).
  */
 const R2_LIST_MAX = 1000;
 
@@ -18,11 +19,12 @@ export async function listNames(bucket: R2Bucket, prefix: string, n: number, las
   let startAfter = last !== undefined ? prefix + last : undefined;
   let cursor: string | undefined;
   for (;;) {
-    const want = Math.min(R2_LIST_MAX, n === Infinity ? R2_LIST_MAX : n + 1 - names.length);
+    const want = Math.min(R2_LIST_MAX, n === Infinity ? R2_LIST_MAX : n - names.length);
     const res = await bucket.list(cursor ? { prefix, cursor, limit: want } : { prefix, startAfter, limit: want });
     for (const o of res.objects) names.push(o.key.slice(prefix.length));
     if (names.length > n) return { names: names.slice(0, n), more: true };
     if (!res.truncated) return { names, more: false };
+    if (names.length === n) return { names, more: true };
     cursor = res.cursor;
     startAfter = undefined;
   }
@@ -65,7 +67,7 @@ export async function listObjects(bucket: R2Bucket, prefix: string, n: number, l
   // R2's `include` option (not in workers-types' R2ListOptions) returns each object's metadata in the list.
   const include = metadata ? ["customMetadata", "httpMetadata"] : [];
   for (;;) {
-    const want = Math.min(R2_LIST_MAX, n === Infinity ? R2_LIST_MAX : n + 1 - objects.length);
+    const want = Math.min(R2_LIST_MAX, n === Infinity ? R2_LIST_MAX : n - objects.length);
     const options = cursor ? { prefix, cursor, limit: want, include } : { prefix, startAfter, limit: want, include };
     const res = await bucket.list(options as R2ListOptions);
     for (const o of res.objects) {
@@ -79,6 +81,7 @@ export async function listObjects(bucket: R2Bucket, prefix: string, n: number, l
     }
     if (objects.length > n) return { objects: objects.slice(0, n), more: true };
     if (!res.truncated) return { objects, more: false };
+    if (objects.length === n) return { objects, more: true };
     cursor = res.cursor;
     startAfter = undefined;
   }

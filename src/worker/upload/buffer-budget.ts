@@ -71,6 +71,39 @@ export class ByteBudget {
   }
 }
 
+/**
+ * Part buffers given back by finished calls, for the next call to take instead of allocating: a chunked
+ * push of 1 GiB in 16 MiB chunks otherwise allocated two fresh 16 MiB buffers per PATCH (2 GiB of
+ * garbage), and workerd's RSS grew by that much more than the bytes in use (docs/benchmarks.md). Keeps at
+ * most `max` free buffers (all of one size: a different part size empties it), so an idle isolate holds
+ * at most that many; buffers in use are counted by the budget above, as before.
+ */
+export class BufferPool {
+  private free: Uint8Array<ArrayBuffer>[] = [];
+
+  constructor(private readonly max = 2) {}
+
+  take(size: number): Uint8Array<ArrayBuffer> {
+    const buf = this.free.pop();
+    if (buf && buf.length === size) return buf;
+    this.free = [];
+    return new Uint8Array(size);
+  }
+
+  /** Give back a whole buffer (not a view) no reader or upload still uses. */
+  give(buf: Uint8Array): void {
+    if (!(buf.buffer instanceof ArrayBuffer) || buf.byteOffset !== 0 || buf.byteLength !== buf.buffer.byteLength) return;
+    if (this.free.length && this.free[0].length !== buf.length) this.free = [];
+    if (this.free.length < this.max && !this.free.includes(buf as Uint8Array<ArrayBuffer>)) this.free.push(buf as Uint8Array<ArrayBuffer>);
+  }
+
+  get size(): number {
+    return this.free.length;
+  }
+}
+
+export const partBuffers = new BufferPool();
+
 /** Part buffers of all upload sessions in this isolate: half the 128 MB limit. */
 export const UPLOAD_BUFFER_BUDGET = 64 * 1024 * 1024;
 export const uploadBuffers = new ByteBudget(UPLOAD_BUFFER_BUDGET);

@@ -7,7 +7,21 @@
  */
 export const READ_CHUNK_BYTES = 1 << 20;
 
-export async function* byteChunks(body: ReadableStream<Uint8Array>, size = READ_CHUNK_BYTES): AsyncGenerator<Uint8Array> {
+export function byteChunks(body: ReadableStream<Uint8Array>, size = READ_CHUNK_BYTES): AsyncGenerator<Uint8Array> {
+  return chunksOf(body, size, false);
+}
+
+/**
+ * As byteChunks, but every chunk is read into the same buffer: a chunk is valid only until the consumer
+ * asks for the next one, so it must be done with it by then (copied it, or awaited a write that has
+ * consumed it). For the upload session's own loops: a fresh 1 MiB buffer per read left up to a few
+ * hundred MiB of garbage in workerd during a 1 GiB push (docs/benchmarks.md).
+ */
+export function reusedChunks(body: ReadableStream<Uint8Array>, size = READ_CHUNK_BYTES): AsyncGenerator<Uint8Array> {
+  return chunksOf(body, size, true);
+}
+
+async function* chunksOf(body: ReadableStream<Uint8Array>, size: number, reuse: boolean): AsyncGenerator<Uint8Array> {
   let reader: ReadableStreamBYOBReader;
   try {
     reader = body.getReader({ mode: "byob" });
@@ -16,10 +30,13 @@ export async function* byteChunks(body: ReadableStream<Uint8Array>, size = READ_
     return;
   }
   try {
+    let buffer = new Uint8Array(size);
     for (;;) {
-      const { done, value } = await reader.readAtLeast(size, new Uint8Array(size));
+      // The read takes the buffer over (it is transferred) and hands it back as `value`.
+      const { done, value } = await reader.readAtLeast(size, buffer);
       if (value && value.byteLength > 0) yield value;
       if (done) return;
+      buffer = reuse && value ? new Uint8Array(value.buffer, 0, size) : new Uint8Array(size);
     }
   } finally {
     reader.releaseLock();

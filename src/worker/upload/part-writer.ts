@@ -9,7 +9,7 @@
  */
 
 import type { BlobWriter } from "../storage/blob-writer";
-import type { ByteBudget, Lease } from "./buffer-budget";
+import { type ByteBudget, type Lease, partBuffers } from "./buffer-budget";
 
 export class PartWriter {
   private buf: Uint8Array;
@@ -86,7 +86,7 @@ export class PartWriter {
     this.fill = 0;
     if (!this.spare && this.second === null) {
       this.second = this.budget.tryAcquire(this.partSize) ?? "refused";
-      if (this.second !== "refused") this.spare = new Uint8Array(this.partSize);
+      if (this.second !== "refused") this.spare = partBuffers.take(this.partSize);
     }
     if (!this.spare) {
       // One buffer only: upload the part, then refill the same buffer.
@@ -109,6 +109,11 @@ export class PartWriter {
 
   /** Give the buffers' bytes back to the budget. Call once, after settle() (or when it threw). */
   release(): void {
+    // After settle() no upload holds a buffer; after a failed one, keep nothing (it might still be read).
+    if (!this.failure && !this.inflight) {
+      partBuffers.give(this.buf);
+      if (this.spare) partBuffers.give(this.spare);
+    }
     this.firstLease.release();
     this.releaseSecond();
   }

@@ -48,6 +48,12 @@
  *   Either way the content index is written only after the digest matched.
  * - A whole object that fails its digest is deleted; so is an uncommitted one on cancel or abandonment.
  * - After a successful or failed PUT, and on DELETE, the session ends: its storage is erased.
+ *   The final PUT first saves the state as `closing` (with the writer's seal for a whole draft, else
+ *   before the writer starts), so from before the content index is written every call answers
+ *   UPLOAD_UNKNOWN (404). A successful PUT is answered before its erasure is durable (it runs
+ *   unconfirmed, and the next call waits for it in the queue): should it be lost (a restart), the
+ *   `closing` state still refuses every call, and the alarm erases it without touching the bytes, which
+ *   may be the committed blob's. A failed PUT and DELETE erase before they answer.
  * - Abandonment: every saving call sets touchedAt and pushes the alarm to touchedAt + TTL. The alarm
  *   runs in the same call queue (it never overlaps a chunk in progress), re-checks the deadline, and
  *   then aborts the multipart upload and erases the session with its tail rows (R2 would otherwise keep
@@ -61,8 +67,8 @@ import { type BlobDraft, type BlobWriter, WHOLE_OBJECT_MAX_BYTES } from "../stor
 import { BlobStore } from "../storage/blobs";
 import { Hasher } from "../storage/hashing";
 import { paths } from "../storage/paths";
-import { type Lease, uploadBuffers } from "./buffer-budget";
-import { byteChunks } from "./byte-chunks";
+import { type Lease, partBuffers, uploadBuffers } from "./buffer-budget";
+import { reusedChunks } from "./byte-chunks";
 import { PartWriter } from "./part-writer";
 import { loadTail, saveTail } from "./tail-store";
 
@@ -74,6 +80,12 @@ interface SessionState extends BlobDraft {
   touchedAt?: number;
   offset: number;
   tailLength: number;
+  /**
+   * The final PUT has started committing: the session is over, whatever happens next. Saved before the
+   * content index is written, so a session whose erasure (`end`) was lost answers UPLOAD_UNKNOWN and its
+   * alarm erases it without touching the bytes.
+   */
+  closing?: boolean;
 }
 
 export interface SessionStatus {
@@ -92,6 +104,8 @@ export type SessionResult<T> = { ok: true; value: T } | { ok: false; error: Plai
 export class UploadSession extends DurableObject<Env> {
   private hasher: Hasher | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  /** A finished upload's erasure, still running after its answer (endAfterCall). */
+  private ending: Promise<void> | null = null;
 
   init(repo: string, partSize: number, ttlSeconds: number): Promise<SessionResult<SessionStatus>> {
     return this.call(async () => {
@@ -144,16 +158,18 @@ export class UploadSession extends DurableObject<Env> {
       } finally {
         if (body) await drain(body);
       }
+      let committed: CommittedBlob;
       try {
-        return await this.commit(st, digest);
+        committed = await this.commit(st, digest);
       } catch (err) {
         // R2 failed under us: the session ends either way, so do not leave its multipart upload behind
         // (a digest mismatch has already cleaned up).
         if (!(err instanceof DomainError)) await this.discard(st).catch(() => undefined);
-        throw err;
-      } finally {
         await this.end();
+        throw err;
       }
+      this.endAfterCall(); // the saved state says `closing` already
+      return committed;
     });
   }
 
@@ -178,7 +194,8 @@ export class UploadSession extends DurableObject<Env> {
         await this.ctx.storage.setAlarm(deadline);
         return;
       }
-      if (st) await this.discard(st).catch((e) => console.error("session cleanup failed", e));
+      // A closing session's bytes may be the committed blob's: only its erasure was lost.
+      if (st && !st.closing) await this.discard(st).catch((e) => console.error("session cleanup failed", e));
       await this.end();
     });
   }
@@ -202,7 +219,7 @@ export class UploadSession extends DurableObject<Env> {
     try {
       if (st.whole) await this.unwhole(st, lease);
       const oldTail = st.tailLength;
-      const first = await loadTail(this.ctx.storage, oldTail, new Uint8Array(st.partSize));
+      const first = await loadTail(this.ctx.storage, oldTail, partBuffers.take(st.partSize));
       writer = new PartWriter(this.blob(st), first, oldTail, uploadBuffers, lease);
       await this.receive(st, writer, body, oldTail);
     } finally {
@@ -217,7 +234,7 @@ export class UploadSession extends DurableObject<Env> {
     let streamError: unknown = null;
     let writing = true;
     try {
-      for await (const value of byteChunks(body)) {
+      for await (const value of reusedChunks(body)) {
         if (!writing) continue; // a part failed: read the rest so the client gets the answer (see header)
         if (this.hasher) await this.hasher.write(value);
         received += value.byteLength;
@@ -261,7 +278,7 @@ export class UploadSession extends DurableObject<Env> {
   /** The whole blob in one PATCH: one R2 object, one put. On failure nothing is stored and the offset stays 0. */
   private async appendWhole(st: SessionState, body: ReadableStream<Uint8Array>, length: number): Promise<void> {
     try {
-      await this.blob(st).putWhole(byteChunks(body), length);
+      await this.blob(st).putWhole(reusedChunks(body), length);
     } catch {
       this.hasher = null;
       throw new DomainError("CHUNK_INCOMPLETE", "chunk ended early or did not match its Content-Length; the upload continues from offset 0", {
@@ -281,7 +298,7 @@ export class UploadSession extends DurableObject<Env> {
     const whole = await blob.readWhole();
     const writer = new PartWriter(blob, new Uint8Array(st.partSize), 0, uploadBuffers, lease);
     try {
-      for await (const chunk of byteChunks(whole)) await writer.write(chunk);
+      for await (const chunk of reusedChunks(whole)) await writer.write(chunk);
       const tail = await writer.settle();
       st.tailLength = tail.length;
       st.whole = false;
@@ -298,6 +315,10 @@ export class UploadSession extends DurableObject<Env> {
 
   private async commit(st: SessionState, digestString: string): Promise<CommittedBlob> {
     const digest = parseDigest(digestString);
+    // From here the session is over (see `closing`). A whole draft saves it with the writer's seal, which
+    // precedes the index; a multipart draft has no seal, so it is saved here, before the writer starts.
+    st.closing = true;
+    if (!st.whole) await this.save(st);
     const tail = await loadTail(this.ctx.storage, st.tailLength);
     const blob = this.blob(st);
     // The writer checks the digest against the hasher when it saw every byte (as BlobWriter.commit decides), else reads back.
@@ -320,7 +341,7 @@ export class UploadSession extends DurableObject<Env> {
 
   private async load(repo: string): Promise<SessionState> {
     const st = await this.ctx.storage.get<SessionState>("state");
-    if (!st || st.repo !== repo) throw new DomainError("UPLOAD_UNKNOWN");
+    if (!st || st.repo !== repo || st.closing) throw new DomainError("UPLOAD_UNKNOWN");
     return st;
   }
 
@@ -336,16 +357,36 @@ export class UploadSession extends DurableObject<Env> {
     await this.ctx.storage.deleteAll();
   }
 
+  /**
+   * The final PUT's erasure, after its answer: the saved state already says `closing` (before the index
+   * was written), so the answer need not wait for the erasure, and if it is lost the state still refuses
+   * every call and the alarm erases it. It starts once the answer is on its way (a write issued before
+   * would hold the answer until it is durable), and the next call waits for it in the queue (`call`).
+   */
+  private endAfterCall(): void {
+    this.hasher = null;
+    this.ending = new Promise<void>((resolve) => setTimeout(resolve, 0))
+      .then(() => this.end())
+      .catch((e) => console.error("session erase failed", e));
+  }
+
   /** Run one call at a time, and carry DomainErrors across the RPC boundary as plain values. */
   private async call<T>(fn: () => Promise<T>): Promise<SessionResult<T>> {
     const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
+    // A call that left work behind (`ending`) holds the queue until it is done.
+    this.queue = run.catch(() => undefined).then(() => this.takeEnding());
     try {
       return { ok: true, value: await run };
     } catch (err) {
       if (err instanceof DomainError) return { ok: false, error: err.toPlain() };
       throw err;
     }
+  }
+
+  private takeEnding(): Promise<void> | undefined {
+    const e = this.ending;
+    this.ending = null;
+    return e ?? undefined;
   }
 }
 

@@ -3,8 +3,30 @@
  * that wait for a first buffer or write with a single one when the budget is short.
  */
 import { describe, expect, it } from "vitest";
-import { ByteBudget, uploadBuffers } from "../../../src/worker/upload/buffer-budget";
+import { BufferPool, ByteBudget, uploadBuffers } from "../../../src/worker/upload/buffer-budget";
 import { cut, finish, noise, openSession, PART, patch, patchAll, sha256, storedDigest } from "../harness";
+
+describe("BufferPool", () => {
+  it("hands back given buffers of the same size, keeps at most its maximum, and never a view", () => {
+    const pool = new BufferPool(2);
+    const a = pool.take(8);
+    const b = pool.take(8);
+    const c = pool.take(8);
+    pool.give(a);
+    pool.give(b);
+    pool.give(c);
+    pool.give(new Uint8Array(16).subarray(0, 8));
+    expect(pool.size).toBe(2);
+    const got = [pool.take(8), pool.take(8)];
+    expect(got).toContain(a);
+    expect(got).toContain(b);
+    expect(pool.take(8)).not.toBe(c);
+    pool.give(a);
+    const other = pool.take(4); // another size empties the pool
+    expect(other.length).toBe(4);
+    expect(pool.size).toBe(0);
+  });
+});
 
 describe("ByteBudget", () => {
   it("hands out bytes up to its limit, and never starves a lone taker", async () => {

@@ -54,6 +54,45 @@ describe("abandoned sessions", () => {
   });
 });
 
+describe("the final PUT's erasure", () => {
+  it("a session whose erasure was lost after its PUT (saved as closing) answers 404, and its alarm keeps the committed bytes", async () => {
+    for (const [name, body, headers] of [
+      ["whole", noise(2 * 1024 * 1024 + 9), {}],
+      ["parts", noise(PART + 1234), { "Content-Range": `0-${PART + 1233}` }],
+    ] as const) {
+      const loc = await openSession(`closing/${name}`);
+      expect((await req("PATCH", loc, { body, headers })).status).toBe(202);
+      const stub = sessionStub(loc);
+      // What the state held just before the commit wrote the index, as if the erasure never ran.
+      const before = await sessionState(loc);
+      const digest = await sha256(body);
+      expect((await finish(loc, digest)).status).toBe(201);
+      await runInDurableObject(stub, async (_s, state) => {
+        await state.storage.put("state", { ...before, whole: false, closing: true, touchedAt: Date.now() - 2 * 3600 * 1000 });
+        await state.storage.setAlarm(Date.now() + 60_000);
+      });
+      await expectError(await req("GET", loc), 404, "BLOB_UPLOAD_UNKNOWN");
+      await expectError(await patch(loc, noise(10), body.length), 404, "BLOB_UPLOAD_UNKNOWN");
+      await expectError(await finish(loc, digest), 404, "BLOB_UPLOAD_UNKNOWN");
+      expect(await runDurableObjectAlarm(stub)).toBe(true);
+      expect(await runInDurableObject(stub, async (_s, state) => (await state.storage.list()).size)).toBe(0);
+      expect(await storedDigest(digest)).toBe(digest);
+      expect((await req("HEAD", `/v2/closing/${name}/blobs/${digest}`)).status).toBe(200);
+    }
+  });
+
+  it("after a successful PUT every call answers 404 and the session's storage is erased", async () => {
+    const loc = await openSession("closing/erased");
+    const body = noise(3000);
+    expect((await req("PATCH", loc, { body })).status).toBe(202);
+    expect((await finish(loc, await sha256(body))).status).toBe(201);
+    await expectError(await patch(loc, noise(10), 3000), 404, "BLOB_UPLOAD_UNKNOWN");
+    const stub = sessionStub(loc);
+    expect(await runInDurableObject(stub, async (_s, state) => (await state.storage.list()).size)).toBe(0);
+    expect(await runInDurableObject(stub, (_s, state) => state.storage.getAlarm())).toBeNull();
+  });
+});
+
 describe("R2 conditional put (the content index's create-if-absent)", () => {
   it("onlyIf etagDoesNotMatch '*' writes only when the key is absent", async () => {
     const first = await env.BUCKET.put("probe/cond", "one", { onlyIf: { etagDoesNotMatch: "*" } });
