@@ -73,7 +73,9 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await Promise.all([wharf?.stop(), upWharf?.stop(), dist?.stop(), distAuth?.stop(), liar?.stop()]);
+  const timed = (what: string, p: Promise<void> | undefined) =>
+    Promise.race([p, new Promise<void>((r) => setTimeout(() => (console.error(`proxy e2e: ${what} did not stop within 20 s`), r()), 20_000).unref())]);
+  await Promise.all([timed("wharf", wharf?.stop()), timed("upstream wharf", upWharf?.stop()), timed("distribution", dist?.stop()), timed("distribution with htpasswd", distAuth?.stop()), timed("lying registry", liar?.stop())]);
   rmSync(work, { recursive: true, force: true });
 });
 

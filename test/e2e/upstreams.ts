@@ -103,7 +103,10 @@ export async function startLoggedDistribution(dir: string, htpasswd?: { user: st
       if (proc.exitCode !== null || !proc.pid) return;
       const exited = new Promise((r) => proc.once("exit", r));
       try { process.kill(-proc.pid, "SIGTERM"); } catch {}
+      // distribution can linger on the connections a registry under test keeps alive: not past 5 s.
+      const t = setTimeout(() => { try { process.kill(-proc.pid!, "SIGKILL"); } catch {} }, 5000);
       await exited;
+      clearTimeout(t);
       groups.delete(proc);
     },
   };
