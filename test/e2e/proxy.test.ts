@@ -73,8 +73,12 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  const timed = (what: string, p: Promise<void> | undefined) =>
-    Promise.race([p, new Promise<void>((r) => setTimeout(() => (console.error(`proxy e2e: ${what} did not stop within 20 s`), r()), 20_000).unref())]);
+  const timed = async (what: string, p: Promise<void> | undefined) => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((r) => (timer = setTimeout(() => (console.error(`proxy e2e: ${what} did not stop within 20 s`), r()), 20_000)));
+    await Promise.race([p, late]);
+    clearTimeout(timer);
+  };
   await Promise.all([timed("wharf", wharf?.stop()), timed("upstream wharf", upWharf?.stop()), timed("distribution", dist?.stop()), timed("distribution with htpasswd", distAuth?.stop()), timed("lying registry", liar?.stop())]);
   rmSync(work, { recursive: true, force: true });
 });
