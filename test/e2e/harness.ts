@@ -73,7 +73,7 @@ export async function startWharf(env: Record<string, string> = {}, opts: { dataD
   };
 
   const halt = async () => {
-    if (!proc || proc.exitCode !== null || !proc.pid) return;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null || !proc.pid) return;
     const exited = new Promise((r) => proc.once("exit", r));
     try { process.kill(-proc.pid, "SIGTERM"); } catch {}
     const t = setTimeout(() => { try { process.kill(-proc.pid!, "SIGKILL"); } catch {} }, 5000);

@@ -100,7 +100,7 @@ export async function startLoggedDistribution(dir: string, htpasswd?: { user: st
       log = [];
     },
     stop: async () => {
-      if (proc.exitCode !== null || !proc.pid) return;
+      if (proc.exitCode !== null || proc.signalCode !== null || !proc.pid) return; // stopped already (a signal leaves exitCode null)
       const exited = new Promise((r) => proc.once("exit", r));
       try { process.kill(-proc.pid, "SIGTERM"); } catch {}
       // distribution can linger on the connections a registry under test keeps alive: not past 5 s.
