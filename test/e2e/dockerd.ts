@@ -13,6 +13,7 @@
  * docker CLI; a missing tool fails the test that asked for it (never a silent skip).
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
+import { stopGroup } from "./process-group";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
@@ -47,13 +48,8 @@ function launch(cmd: string, args: string[], logFile: string): ChildProcess {
   return p;
 }
 
-async function stopGroup(p: ChildProcess, graceMs = 10_000): Promise<void> {
-  if (!p.pid || p.exitCode !== null || p.signalCode !== null) return void groups.delete(p);
-  const exited = new Promise((r) => p.once("exit", r));
-  try { process.kill(-p.pid, "SIGTERM"); } catch {}
-  const t = setTimeout(() => { try { process.kill(-p.pid!, "SIGKILL"); } catch {} }, graceMs);
-  await exited;
-  clearTimeout(t);
+async function stopTracked(p: ChildProcess, graceMs = 10_000): Promise<void> {
+  await stopGroup(p, graceMs);
   groups.delete(p);
 }
 
@@ -97,8 +93,8 @@ export async function startDockerd(opts: { insecureRegistries?: string[]; regist
     dockerdLog,
   );
   const stop = async () => {
-    await stopGroup(dockerd);
-    await stopGroup(containerd);
+    await stopTracked(dockerd);
+    await stopTracked(containerd);
     rmSync(dir, { recursive: true, force: true });
   };
   try {

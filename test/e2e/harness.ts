@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { stopGroup } from "./process-group";
 
 const ROOT = resolve(__dirname, "..", "..");
 
@@ -73,12 +74,8 @@ export async function startWharf(env: Record<string, string> = {}, opts: { dataD
   };
 
   const halt = async () => {
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null || !proc.pid) return;
-    const exited = new Promise((r) => proc.once("exit", r));
-    try { process.kill(-proc.pid, "SIGTERM"); } catch {}
-    const t = setTimeout(() => { try { process.kill(-proc.pid!, "SIGKILL"); } catch {} }, 5000);
-    await exited;
-    clearTimeout(t);
+    if (!proc) return;
+    await stopGroup(proc, 5000);
     running.delete(proc);
   };
 

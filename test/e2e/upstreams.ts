@@ -13,6 +13,7 @@ import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import bcrypt from "bcryptjs";
 import { freePort } from "./harness";
+import { stopGroup } from "./process-group";
 
 export interface LoggedRequest {
   method: string;
@@ -100,13 +101,8 @@ export async function startLoggedDistribution(dir: string, htpasswd?: { user: st
       log = [];
     },
     stop: async () => {
-      if (proc.exitCode !== null || proc.signalCode !== null || !proc.pid) return; // stopped already (a signal leaves exitCode null)
-      const exited = new Promise((r) => proc.once("exit", r));
-      try { process.kill(-proc.pid, "SIGTERM"); } catch {}
       // distribution can linger on the connections a registry under test keeps alive: not past 5 s.
-      const t = setTimeout(() => { try { process.kill(-proc.pid!, "SIGKILL"); } catch {} }, 5000);
-      await exited;
-      clearTimeout(t);
+      await stopGroup(proc, 5000);
       groups.delete(proc);
     },
   };

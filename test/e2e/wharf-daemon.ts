@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { request } from "node:http";
+import { stopGroup } from "./process-group";
 
 const BIN = resolve(__dirname, "..", "..", "bin", "wharf.mjs");
 
@@ -60,13 +61,7 @@ export async function startDaemon(args: string[], env: Record<string, string> = 
     dir,
     log: () => out,
     stop: async () => {
-      if (p.exitCode === null && p.pid) {
-        const exited = new Promise((r) => p.once("exit", r));
-        try { process.kill(-p.pid, "SIGTERM"); } catch {}
-        const t = setTimeout(() => { try { process.kill(-p.pid!, "SIGKILL"); } catch {} }, 20_000);
-        await exited;
-        clearTimeout(t);
-      }
+      await stopGroup(p, 20_000);
       running.delete(p);
       rmSync(dir, { recursive: true, force: true });
       return p.exitCode;
