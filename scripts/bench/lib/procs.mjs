@@ -4,7 +4,7 @@
  * Memory: resident set sizes of a process tree, sampled from /proc.
  */
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { freePort } from "../../lib/net.mjs";
 export { freePort };
 
@@ -132,6 +132,29 @@ export function processTree(rootPid) {
   const out = [root];
   for (let i = 0; i < out.length; i++) for (const c of byParent.get(out[i].pid) ?? []) out.push(c);
   return out;
+}
+
+/** The TCP ports a process listens on (from its socket fds and /proc/net/tcp{,6}). */
+export function listeningPorts(pid) {
+  const listening = new Map(); // socket inode -> port
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try { text = readFileSync(table, "utf8"); } catch { continue; }
+    for (const line of text.split("\n").slice(1)) {
+      const c = line.trim().split(/\s+/);
+      if (c.length > 9 && c[3] === "0A") listening.set(c[9], parseInt(c[1].split(":")[1], 16));
+    }
+  }
+  const ports = [];
+  let fds = [];
+  try { fds = readdirSync(`/proc/${pid}/fd`); } catch { return ports; }
+  for (const fd of fds) {
+    let link = "";
+    try { link = readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { continue; }
+    const m = /^socket:\[(\d+)\]$/.exec(link);
+    if (m && listening.has(m[1])) ports.push(listening.get(m[1]));
+  }
+  return ports;
 }
 
 /** Resident set size in bytes (0 if the process is gone). */
