@@ -2,7 +2,7 @@
 /**
  * `npm install` / `npm ci` (postinstall): make the local runtime (`wrangler dev` and the R2 simulator)
  * move bytes at about the speed of the disk beneath it. Changes only local development tools; nothing
- * that runs in production, and no behaviour (same bytes, ranges, checksums, errors). Three patches:
+ * that runs in production, and no behaviour (same bytes, ranges, checksums, errors). Four patches:
  *
  * - multipart reads: miniflare assembles a GET of a multipart object (what every chunked push stores)
  *   by piping each part's blob stream through a JavaScript TransformStream, chunk by small chunk.
@@ -23,6 +23,16 @@
  *   for seconds after the fill had finished (responses waited behind them: 19.6 s for a fill whose
  *   own work took 2.5 s), and once ran workerd out of file descriptors. Left out, the same fill answers
  *   in 0.87 s. Lost: the Network tab of DevTools attached to `npm start`.
+ * - wrangler dev's Worker address: wrangler dev answers on its port with a ProxyWorker (a Durable Object
+ *   in a second workerd) that fetch()es every request on to the Worker's own workerd, on a random port
+ *   that changes with every reload, and its miniflare logs each request with one more HTTP call to
+ *   wrangler's node process. Measured (scripts/bench/front-hops.mjs, 8 connections, manifest GET by
+ *   digest): 312 req/s through wrangler's port, 909 straight at the Worker's socket; per request 2.1 ms
+ *   of CPU in the proxy's workerd and 1.0-1.6 ms in wrangler's node against 1.1-1.4 ms in the Worker.
+ *   Patched, wrangler's DevEnv tells its parent over the IPC channel wrangler already opens for
+ *   DEV_SERVER_READY where the Worker listens after every reload (and that a reload began), when
+ *   WHARF_WORKER_EVENTS=1; scripts/start.mjs then sends connections straight there. Nothing changes for
+ *   a `wrangler dev` started without that variable.
  *
  * Each edit is an exact text replacement in the bundled file it names, made only where the original
  * text is found (idempotent; after an upgrade that changes the code it says so and changes nothing).
@@ -38,6 +48,7 @@ const R2_WORKERS = [
   "node_modules/miniflare/dist/src/workers/r2/bucket.worker.js", // vitest-pool-workers
 ];
 const INSPECTOR_PROXY = ["node_modules/wrangler/wrangler-dist/InspectorProxyWorker.js"]; // npm start, bench
+const WRANGLER_CLI = ["node_modules/wrangler/wrangler-dist/cli.js"]; // npm start
 
 const ORIGINAL = `          assert2(value !== null, msg), await value.pipeTo(identity2.writable, { preventClose: !0 }), this.#releaseBlob(blobId);
         }
@@ -125,6 +136,35 @@ function patchInspectorNetwork(text) {
   return parts.join(`    ${NETWORK_MARK}\n`);
 }
 
+const WORKER_MARK = "/* wharf: the Worker's address told over IPC (scripts/patch-simulator.mjs) */";
+const WORKER_ORIGINAL = `          case "reloadStart":
+            this.proxy.onReloadStart(event);
+            break;
+          case "reloadComplete":
+            this.proxy.onReloadComplete(event);
+            break;
+`;
+const WORKER_PATCHED = `          case "reloadStart":
+            ${WORKER_MARK}
+            if (process.env.WHARF_WORKER_EVENTS === "1" && process.send) process.send(JSON.stringify({ event: "WHARF_WORKER", state: "reloading" }));
+            this.proxy.onReloadStart(event);
+            break;
+          case "reloadComplete":
+            if (process.env.WHARF_WORKER_EVENTS === "1" && process.send) {
+              const u = event.proxyData?.userWorkerUrl;
+              if (u) process.send(JSON.stringify({ event: "WHARF_WORKER", state: "ready", protocol: u.protocol, hostname: u.hostname, port: Number(u.port) }));
+            }
+            this.proxy.onReloadComplete(event);
+            break;
+`;
+
+/** DevEnv.dispatch telling its parent where the Worker listens: the new text, or null when not found once. */
+function patchWorkerEvents(text) {
+  const parts = text.split(WORKER_ORIGINAL);
+  if (parts.length !== 2) return null;
+  return parts.join(WORKER_PATCHED);
+}
+
 const PATCHES = [
   { files: R2_WORKERS, mark: MARK, apply: patchMultipartRead, what: "multipart reads in 4 MiB pieces", otherwise: "multipart pulls stay slow locally" },
   { files: R2_WORKERS, mark: PUT_MARK, apply: patchPut, what: "put bodies hashed in 1 MiB pieces", otherwise: "pushes stay slow locally" },
@@ -134,6 +174,13 @@ const PATCHES = [
     apply: patchInspectorNetwork,
     what: "DevTools Network domain off",
     otherwise: "outbound fetches, such as pull-through fills, stay slow under npm start",
+  },
+  {
+    files: WRANGLER_CLI,
+    mark: WORKER_MARK,
+    apply: patchWorkerEvents,
+    what: "the Worker's address told over IPC",
+    otherwise: "npm start keeps sending every request through wrangler dev's proxy",
   },
 ];
 

@@ -5,12 +5,11 @@
 // checked before wrangler starts: a malformed value stops here with the message that names it.
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { importTs } from "./lib/import-ts.mjs";
-import { firstBytes } from "./lib/front.mjs";
+import { frontServer } from "./lib/front.mjs";
 import { freePort } from "./lib/net.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -67,7 +66,7 @@ try {
 }
 
 // wrangler listens on an internal port; the front below owns PORT and pipes connections through
-// untouched, after looking at their first bytes (firstBytes below):
+// untouched, after looking at their first bytes (firstBytes in scripts/lib/front.mjs):
 // - a TLS ClientHello (clients that try HTTPS first: docker, skopeo, containerd, crane, podman) is
 //   answered as Go's HTTP server answers it, "HTTP/1.0 400 Bad Request", then closed. Go clients turn
 //   that into "server gave HTTP response to HTTPS client" and fall back to plain HTTP at once (docker
@@ -76,22 +75,30 @@ try {
 //   proxy) is answered 400 and closed: workerd answers it with a plain-text 500. Rewriting it to origin
 //   form would fix only the first request of a connection (the front does not parse HTTP, and workerd
 //   keeps connections open despite "Connection: close"), so later requests on it would still get a 500.
+//
+// Where connections go: straight to the Worker's own workerd socket, past wrangler dev's proxy.
+// wrangler's port is a ProxyWorker (a Durable Object in a second workerd) that fetch()es every request
+// on to the Worker's workerd and logs it with one more HTTP call to wrangler's node process: about 4 ms
+// of CPU per request in those two processes, against 1-3 ms in the Worker itself (README, "Benchmark").
+// wrangler (patched by scripts/patch-simulator.mjs, WHARF_WORKER_EVENTS=1) says over its IPC channel
+// where the Worker listens after each (re)load, and when a reload begins; each reload starts a new
+// workerd on a new port and stops the old one. So:
+// - new connections go to the Worker that wrangler last reported ready, and to wrangler's port from the
+//   start of a reload until the new Worker is ready (wrangler's proxy holds them until then, as it
+//   always did), or whenever the Worker's socket refuses a connection;
+// - a connection stays with the workerd it was opened to: when a reload stops that workerd, its
+//   connections close, and a request in flight on one of them sees the connection close without an
+//   answer (through wrangler's proxy it got a 503, or a retry for GET and HEAD). Only edits under src/
+//   reload the Worker (the benchmark and the tests run on copies nothing edits);
+// - the Worker sees the same URL and Host either way (the client's Host header), so Link, Location,
+//   auth realms and the UI's addresses do not change. Lost: wrangler's own request log lines
+//   ("[wrangler:info] GET /v2/ 200 OK"), which its proxy wrote; the Worker's JSON line per request
+//   (LOG_REQUESTS) stays.
+// Without the patch (an upgraded wrangler) nothing is reported and every connection goes through
+// wrangler's port, as before.
 let internalPort = await freePort();
-
-const front = createServer({ noDelay: true }, (client) => {
-  firstBytes(client, (first) => {
-    const upstream = connect({ host: "127.0.0.1", port: internalPort, noDelay: true });
-    upstream.write(first);
-    client.pipe(upstream).pipe(client);
-    const close = () => { client.destroy(); upstream.destroy(); };
-    client.on("error", close);
-    upstream.on("error", close);
-    client.on("close", close);
-    upstream.on("close", close);
-  });
-  client.on("error", () => client.destroy());
-});
-await new Promise((res, rej) => front.once("error", rej).listen(port, "127.0.0.1", res));
+let workerPort = null;
+await frontServer(port, () => (workerPort ? [workerPort, internalPort] : [internalPort]));
 
 console.log(`wharf: serving http://127.0.0.1:${port}/v2/ with state in ${data}`);
 console.log(`wharf: ${authMode}`);
@@ -113,10 +120,22 @@ function startWrangler(attempt) {
     if (ownBlobOrigin) vars.BLOB_URL_ORIGIN = `http://127.0.0.1:${internalPort}`;
     for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
     console.log(`wharf: wrangler dev listens on 127.0.0.1:${internalPort} behind this front`);
+    workerPort = null;
     child = spawn(join(root, "node_modules", ".bin", "wrangler"), args, {
       cwd: root,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", WHARF_WORKER_EVENTS: "1" },
+    });
+    child.on("message", (m) => {
+      let e;
+      try { e = typeof m === "string" ? JSON.parse(m) : m; } catch { return; }
+      if (e?.event !== "WHARF_WORKER") return;
+      if (e.state === "reloading") {
+        workerPort = null;
+      } else if (e.state === "ready" && e.protocol === "http:" && e.hostname === "127.0.0.1" && Number.isInteger(e.port) && e.port > 0) {
+        workerPort = e.port;
+        console.log(`wharf: the front connects straight to the Worker on 127.0.0.1:${e.port}`);
+      }
     });
     let ready = false;
     let early = "";

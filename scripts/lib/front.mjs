@@ -1,7 +1,9 @@
-// The first bytes of a connection to `npm start`'s TCP front (scripts/start.mjs says why each case exists):
-// a TLS ClientHello gets Go's "HTTP/1.0 400 Bad Request" and is closed; an absolute-form request target
-// gets a plain 400 and is closed; anything else is handed on untouched. `pass(buffer)` receives the
-// bytes to send upstream first; the caller pipes the rest of the connection.
+// `npm start`'s TCP front (scripts/start.mjs says why it exists and where it sends connections).
+// The first bytes of each connection: a TLS ClientHello gets Go's "HTTP/1.0 400 Bad Request" and is
+// closed; an absolute-form request target gets a plain 400 and is closed; anything else is handed on
+// untouched (firstBytes: `pass(buffer)` receives the bytes to send upstream first). frontServer pipes the
+// rest of the connection to the first upstream port that accepts it.
+import { connect, createServer } from "node:net";
 
 const TLS_HANDSHAKE = 0x16;
 const TLS_ANSWER = "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTPS request to an HTTP server.\n";
@@ -37,4 +39,45 @@ function refuse(client, answer) {
   client.resume();
   client.end(answer);
   setTimeout(() => client.destroy(), 2000).unref();
+}
+
+/**
+ * A TCP server on `port` that hands every accepted connection, after firstBytes, to 127.0.0.1 at the
+ * first port of `route()` (called per connection: `[port, fallbackPort, ...]`) that accepts a TCP
+ * connection, then copies bytes both ways until either side closes. A refused or failed connect moves on
+ * to the next port (nothing has been sent yet); a failure after that closes both sides. Nagle is off on
+ * both sockets. Resolves with the listening server.
+ */
+export function frontServer(port, route) {
+  const server = createServer({ noDelay: true }, (client) => {
+    client.on("error", () => client.destroy());
+    firstBytes(client, (first) => open(client, first, route(), 0));
+  });
+  return new Promise((res, rej) => server.once("error", rej).listen(port, "127.0.0.1", () => res(server)));
+}
+
+function open(client, first, ports, i) {
+  if (client.destroyed) return;
+  const upstream = connect({ host: "127.0.0.1", port: ports[i], noDelay: true });
+  const gone = () => upstream.destroy(); // the client left while we connected
+  const refused = () => {
+    client.off("close", gone);
+    upstream.destroy();
+    if (i + 1 < ports.length) open(client, first, ports, i + 1);
+    else client.destroy();
+  };
+  client.once("close", gone);
+  upstream.once("error", refused);
+  upstream.once("connect", () => {
+    upstream.off("error", refused);
+    client.off("close", gone);
+    if (client.destroyed) return upstream.destroy();
+    const close = () => { client.destroy(); upstream.destroy(); };
+    upstream.on("error", close);
+    upstream.on("close", close);
+    client.on("close", close);
+    upstream.write(first);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
 }
