@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
  * What each hop of `npm start`'s local path costs, per request and per connection:
- * `node scripts/bench/front-hops.mjs [--seconds 3] [--rounds 2] [--connections 1,8,64] [--targets a,b]`
+ * `node scripts/bench/front-hops.mjs [--seconds 3] [--rounds 2] [--connections 1,8,64] [--targets a,b] [--compare DIR]`
  * (run it under the benchmark lock: `flock /work/wt/bench.lock node scripts/bench/front-hops.mjs`).
+ * `--compare DIR`: also start the Wharf of another checkout (say, main's) and measure it through its own
+ * `npm start` port, side by side with this one ("wharf before (front)").
  *
  * Starts a fresh Wharf (scripts/start.mjs, from a frozen copy of the checkout), CNCF distribution and the
  * floor Worker, as `npm run bench` does, seeds the load workload's tiny image, and then measures the same
@@ -42,6 +44,7 @@ const seconds = Number(opt("seconds", 3));
 const rounds = Number(opt("rounds", 2));
 const connections = opt("connections", "1,8,64").split(",").map(Number);
 const onlyTargets = opt("targets", "")?.split(",").filter(Boolean);
+const compare = opt("compare", undefined);
 const log = (...a) => console.error("hops:", ...a);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -129,8 +132,15 @@ const servers = [];
 const results = [];
 const load0 = loadavg();
 try {
-  const [wharf, distribution, floor] = await Promise.all([startWharf(code), startDistribution(), startFloor(code)]);
+  const [wharf, distribution, floor, before] = await Promise.all([
+    startWharf(code), startDistribution(), startFloor(code), compare ? startWharf(snapshotCheckout(resolve(compare))) : undefined,
+  ]);
   servers.push(wharf, distribution, floor);
+  if (before) {
+    before.name = "wharf before";
+    before.classify = classifier(before, Number(new URL(before.innerUrl).port));
+    servers.push(before);
+  }
   const wharfWranglerPort = Number(new URL(wharf.innerUrl).port);
   const isWharf = (r, body) => r.headers.get("docker-distribution-api-version") === "registry/2.0" && body === "{}";
   const wharfWorker = await workerUrl(wharf, wharfWranglerPort, { path: "/v2/", ok: isWharf });
@@ -142,6 +152,7 @@ try {
 
   const repo = "bench/load";
   const img = { wharf: await seedTinyImage(wharf.url, repo), distribution: await seedTinyImage(distribution.url, repo) };
+  if (before) img.before = await seedTinyImage(before.url, repo);
   const put = await fetch(`${floor.url}/load/tiny`, { method: "PUT", body: img.wharf.manifest });
   if (!put.ok) throw new Error(`floor PUT ${put.status}`);
 
@@ -154,12 +165,13 @@ try {
   ];
   const floorCases = [{ case: "floor: GET of a small R2 object", path: "/load/tiny" }, { case: "floor: a new connection each", path: "/load/tiny", fresh: true }];
   const targets = [
-    { target: "wharf (front)", base: wharf.url, cases: registryCases(img.wharf) },
-    { target: "wharf (wrangler)", base: wharf.innerUrl, cases: registryCases(img.wharf) },
-    { target: "wharf (worker)", base: wharfWorker, cases: registryCases(img.wharf) },
-    { target: "distribution", base: distribution.url, cases: registryCases(img.distribution) },
-    { target: "floor (wrangler)", base: floor.url, cases: floorCases },
-    { target: "floor (worker)", base: floorWorker, cases: floorCases },
+    ...(before ? [{ target: "wharf before (front)", server: before, base: before.url, cases: registryCases(img.before) }] : []),
+    { target: "wharf (front)", server: wharf, base: wharf.url, cases: registryCases(img.wharf) },
+    { target: "wharf (wrangler)", server: wharf, base: wharf.innerUrl, cases: registryCases(img.wharf) },
+    { target: "wharf (worker)", server: wharf, base: wharfWorker, cases: registryCases(img.wharf) },
+    { target: "distribution", server: distribution, base: distribution.url, cases: registryCases(img.distribution) },
+    { target: "floor (wrangler)", server: floor, base: floor.url, cases: floorCases },
+    { target: "floor (worker)", server: floor, base: floorWorker, cases: floorCases },
   ].filter((t) => !onlyTargets?.length || onlyTargets.some((o) => t.target.includes(o)));
 
   for (let round = 0; round < rounds; round++) {
@@ -174,6 +186,7 @@ try {
           const c1 = cpu(servers);
           const cpuMsPerRequest = {};
           for (const [g, v] of Object.entries(c1)) {
+            if (!g.startsWith(`${t.server.name}: `)) continue; // the idle servers' own background
             const d = v - (c0[g] ?? 0);
             if (d > 0) cpuMsPerRequest[g] = (d * 1000) / r.requests;
           }
@@ -203,7 +216,7 @@ for (const rs of groups.values()) {
   for (const g of cpuGroups) cpuMs[g] = median(rs.map((r) => r.cpuMsPerRequest[g] ?? 0));
   rows.push({ target: rs[0].target, case: rs[0].case, connections: rs[0].connections, rps: median(rs.map((r) => r.rps)), p50ms: median(rs.map((r) => r.p50ms)), cpuMs });
 }
-const short = (g) => g.replace(/^(wharf|floor|distribution): /, "");
+const short = (g) => g.replace(/^(wharf before|wharf|floor|distribution): /, "");
 const lines = [
   `Load average ${load0.map((x) => x.toFixed(2)).join(" ")} at the start, ${load1.map((x) => x.toFixed(2)).join(" ")} at the end; ${rounds} rounds of ${seconds} s, medians.`,
   "",
