@@ -53,7 +53,9 @@ async function waitReady(url: string, proc: ChildProcess, log: () => string, tim
   throw new Error(`wharf did not become ready:\n${log()}`);
 }
 
-export async function startWharf(env: Record<string, string> = {}, opts: { dataDir?: string; port?: number } = {}): Promise<Wharf> {
+/** `opts.root`: run the scripts/start.mjs of that checkout (a copy the test may edit) instead of this one. */
+export async function startWharf(env: Record<string, string> = {}, opts: { dataDir?: string; port?: number; root?: string } = {}): Promise<Wharf> {
+  const root = opts.root ?? ROOT;
   const port = opts.port ?? (await freePort());
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "wharf-e2e-"));
   const url = `http://127.0.0.1:${port}`;
@@ -61,8 +63,8 @@ export async function startWharf(env: Record<string, string> = {}, opts: { dataD
   let proc: ChildProcess;
 
   const launch = async () => {
-    proc = spawn(process.execPath, [join(ROOT, "scripts", "start.mjs")], {
-      cwd: ROOT,
+    proc = spawn(process.execPath, [join(root, "scripts", "start.mjs")], {
+      cwd: root,
       env: { ...process.env, ...env, PORT: String(port), WHARF_DATA: dataDir, WRANGLER_SEND_METRICS: "false" },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,

@@ -1,0 +1,3 @@
+import type { Server, Socket } from "node:net";
+export function firstBytes(client: Socket, pass: (first: Buffer) => void): void;
+export function frontServer(port: number, route: () => number[]): Promise<Server>;

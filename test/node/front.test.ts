@@ -1,0 +1,102 @@
+// npm start's TCP front (scripts/lib/front.mjs) with plain TCP servers behind it: where each connection
+// goes (the first port of route() that accepts, asked per connection), and the first-bytes answers.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { frontServer } from "../../scripts/lib/front.mjs";
+
+/** A TCP server that answers every chunk with "<name>:<chunk>" and counts its connections. */
+async function echo(name: string): Promise<{ server: Server; port: number; connections: () => number }> {
+  let n = 0;
+  const server = createServer((s) => {
+    n++;
+    s.on("data", (d) => s.write(`${name}:${d}`));
+    s.on("error", () => s.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { server, port: (server.address() as AddressInfo).port, connections: () => n };
+}
+
+/** A port nothing listens on (bound, then closed). */
+async function deadPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const p = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return p;
+}
+
+/** Send `bytes` on a new connection to the front; resolve with all it answers until it closes or `ms` pass. */
+function exchange(port: number, bytes: string | Buffer, ms = 500): Promise<string> {
+  return new Promise((resolve) => {
+    const s: Socket = connect({ host: "127.0.0.1", port });
+    let got = "";
+    const done = () => { s.destroy(); resolve(got); };
+    s.on("connect", () => s.write(bytes));
+    s.on("data", (d) => (got += d.toString("latin1")));
+    s.on("close", done);
+    s.on("error", done);
+    setTimeout(done, ms);
+  });
+}
+
+let a: Awaited<ReturnType<typeof echo>>;
+let b: Awaited<ReturnType<typeof echo>>;
+let front: Server;
+let frontPort: number;
+let route: number[] = [];
+
+beforeAll(async () => {
+  a = await echo("a");
+  b = await echo("b");
+  front = await frontServer(0, () => route);
+  frontPort = (front.address() as AddressInfo).port;
+});
+afterAll(async () => {
+  for (const s of [front, a.server, b.server]) await new Promise((r) => s.close(r));
+});
+
+describe("npm start's TCP front", () => {
+  it("hands each connection to the first port of route(), asked again for every connection", async () => {
+    route = [a.port, b.port];
+    expect(await exchange(frontPort, "GET / HTTP/1.1\r\n\r\n")).toBe("a:GET / HTTP/1.1\r\n\r\n");
+    route = [b.port];
+    expect(await exchange(frontPort, "GET /x HTTP/1.1\r\n\r\n")).toBe("b:GET /x HTTP/1.1\r\n\r\n");
+  });
+
+  it("moves on to the next port when a port refuses the connection, sending the first bytes there", async () => {
+    route = [await deadPort(), a.port];
+    const before = a.connections();
+    expect(await exchange(frontPort, "HEAD /v2/ HTTP/1.1\r\n\r\n")).toBe("a:HEAD /v2/ HTTP/1.1\r\n\r\n");
+    expect(a.connections()).toBe(before + 1);
+  });
+
+  it("closes the client when no port accepts", async () => {
+    route = [await deadPort()];
+    const t0 = Date.now();
+    expect(await exchange(frontPort, "GET / HTTP/1.1\r\n\r\n", 5000)).toBe("");
+    expect(Date.now() - t0).toBeLessThan(4000); // closed, not left waiting
+  });
+
+  it("keeps one upstream connection per client connection: later bytes follow the first", async () => {
+    route = [a.port, b.port];
+    const s = connect({ host: "127.0.0.1", port: frontPort });
+    let got = "";
+    s.on("data", (d) => (got += d));
+    await new Promise((r) => s.on("connect", r));
+    s.write("GET /1 HTTP/1.1\r\n\r\n");
+    await new Promise((r) => setTimeout(r, 100));
+    route = [b.port]; // a new route does not move an open connection
+    s.write("GET /2 HTTP/1.1\r\n\r\n");
+    await new Promise((r) => setTimeout(r, 100));
+    s.destroy();
+    expect(got).toBe("a:GET /1 HTTP/1.1\r\n\r\na:GET /2 HTTP/1.1\r\n\r\n");
+  });
+
+  it("answers a TLS ClientHello with Go's HTTP/1.0 400 and an absolute-form request with a 400, upstream untouched", async () => {
+    route = [a.port];
+    const before = a.connections();
+    expect(await exchange(frontPort, Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]))).toMatch(/^HTTP\/1\.0 400 Bad Request\r\n/);
+    expect(await exchange(frontPort, "PUT http://127.0.0.1:5000/v2/x HTTP/1.1\r\n\r\n")).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*absolute-form/);
+    expect(a.connections()).toBe(before);
+  });
+});
