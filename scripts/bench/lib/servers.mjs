@@ -7,9 +7,11 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cleanupLater, freePort, removeDir, startGroup } from "./procs.mjs";
+import { cleanupLater, freePort, listeningPorts, processTree, removeDir, startGroup } from "./procs.mjs";
 
-// Log level "log": no request lines (as distribution's access log is off), but wrangler's reload notices stay in the log.
+// Log level "log": wrangler's reload notices and the Worker's console stay in the log. wrangler's proxy also
+// prints a request line for every request it carries (level info); what goes past it (npm start's front,
+// requests to the floor's own Worker socket) is not logged.
 const WRANGLER_ENV = { WRANGLER_SEND_METRICS: "false", WHARF_LOG_LEVEL: "log", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 // Wharf's own per-request JSON log line is an access log too: off, like distribution's (wrangler's node
 // process would otherwise print one line per request, at a cost the registry itself does not have).
@@ -56,7 +58,8 @@ function serverHandle(name, kind, port, server, dir) {
 }
 
 /**
- * Wharf as `npm start` runs it. Wrangler's request log is off (warn level), as distribution's access log is.
+ * Wharf as `npm start` runs it. Its handle's `innerUrl` is wrangler dev's port, `workerUrl` the Worker's
+ * own socket, where the front sends connections.
  * `opts.dataDir`: start on that data folder (already seeded; removed on stop) instead of a fresh one.
  */
 export function startWharf(root, env = {}, opts = {}) {
@@ -89,6 +92,10 @@ async function startWharfOnce(root, env, opts) {
   await waitReady(`${h.url}/v2/`, server, "wharf");
   const inner = [...server.log().matchAll(/wrangler dev listens on 127\.0\.0\.1:(\d+)/g)].pop(); // the last start's
   if (inner) h.innerUrl = `http://127.0.0.1:${inner[1]}`;
+  // The Worker's own socket, where the front sends connections (scripts/start.mjs; absent when wrangler
+  // is not patched: then the front uses wrangler's port).
+  const worker = [...server.log().matchAll(/the front connects straight to the Worker on 127\.0\.0\.1:(\d+)/g)].pop();
+  if (worker) h.workerUrl = `http://127.0.0.1:${worker[1]}`;
   return h;
 }
 
@@ -142,7 +149,27 @@ async function startFloorOnce(root) {
   );
   const h = serverHandle("floor", "floor", port, server, dir);
   await waitReady(`${h.url}/ping`, server, "floor");
+  h.workerUrl = await workerSocket(h, port, "/ping", (r, body) => r.status === 200 && body === "ok");
   return h;
+}
+
+/**
+ * The Worker's own socket under a `wrangler dev` tree (past wrangler's proxy on `wranglerPort`): of the
+ * workerd that does not listen on wrangler's port, the listening port that answers `path` as `ok` says.
+ */
+export async function workerSocket(server, wranglerPort, path, ok) {
+  for (const p of processTree(server.pid)) {
+    if (!p.comm.startsWith("workerd")) continue;
+    const ports = listeningPorts(p.pid);
+    if (ports.includes(wranglerPort)) continue;
+    for (const port of ports) {
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(2000) });
+        if (ok(r, await r.text())) return `http://127.0.0.1:${port}`;
+      } catch {}
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -131,16 +131,23 @@ export async function loadWorkload({ registries, floor, rounds, connections, sec
           log(`${k.case} c=${c} r${round} ${server.name}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50ms.toFixed(2)} ms, p99 ${r.p99ms.toFixed(2)} ms`);
         }
       }
-      // What our TCP front (scripts/start.mjs) costs: the same GET by tag straight to wrangler dev's port.
-      for (const server of registries.filter((s) => s.innerUrl)) {
+      // What our TCP front (scripts/start.mjs) costs: the same GET by tag straight to the Worker's own
+      // socket, where the front sends it (or to wrangler dev's port when the front goes there).
+      for (const server of registries.filter((s) => s.workerUrl ?? s.innerUrl)) {
         const base = { workload: "load", case: "manifest GET by tag, past our TCP front", connections: c, server: server.name, round };
         try {
-          const r = await measure(`${server.innerUrl}/v2/${repo}/manifests/latest`, { connections: c, seconds, headers: { Accept: OCI_MANIFEST } });
+          const r = await measure(`${server.workerUrl ?? server.innerUrl}/v2/${repo}/manifests/latest`, { connections: c, seconds, headers: { Accept: OCI_MANIFEST } });
           samples.push({ ...base, ...r });
           log(`GET by tag past the front c=${c} r${round} ${server.name}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50ms.toFixed(2)} ms`);
         } catch (e) {
           samples.push(failure(base, "load", e, server));
         }
+      }
+      // The floor also at its Worker's own socket, past wrangler dev's proxy as Wharf's front is.
+      if (floor.workerUrl) {
+        const g = await measure(`${floor.workerUrl}/load/tiny`, { connections: c, seconds });
+        samples.push({ workload: "load", case: "floor: GET of a small R2 object, at the Worker's socket", connections: c, server: "floor", round, ...g });
+        log(`floor small GET at its Worker's socket c=${c} r${round}: ${g.rps.toFixed(0)} req/s, p50 ${g.p50ms.toFixed(2)} ms`);
       }
       const f = await measure(`${floor.url}/load/tiny`, { connections: c, seconds });
       samples.push({ workload: "load", case: "floor: GET of a small R2 object", connections: c, server: "floor", round, ...f });
