@@ -98,7 +98,7 @@ try {
     const wharfs = [["Wharf: GET, 307, signed blob route (redirects on)", wharf], ["Wharf: GET streamed (BLOB_REDIRECT=false)", direct]];
     samples.push(...(await multipartPullWorkload({ wharfs, floor, rounds: plan.rounds, bytes: plan.bigBytes, work })));
   }
-  if (opts.only.includes("pull-through")) samples.push(...(await pullThroughWorkload({ root, distribution, images, rounds: plan.rounds })));
+  if (opts.only.includes("pull-through")) samples.push(...(await pullThroughWorkload({ root: code, distribution, floor, images, rounds: plan.rounds })));
   if (opts.only.includes("scale")) {
     try {
       samples.push(...(await scaleWorkload({ registries, rounds: plan.rounds, tags: plan.tags, repos: plan.repos })));

@@ -134,6 +134,16 @@ describe("blob fills", () => {
     expect(await fill.contentRequests()).toEqual([`HEAD /v2/has/app/blobs/${digest}`]);
     await expectError(await req("GET", `/v2/fill/other/app/blobs/${digest}`), 404, "BLOB_UNKNOWN");
   });
+
+  it("a GET of bytes already stored goes upstream for a HEAD only, and is a hit", async () => {
+    const data = randomBytes(3000);
+    const digest = await pushBlob("local/app", data);
+    await fill.blob("has/get", data);
+    const res = await req("GET", `/v2/fill/has/get/blobs/${digest}`);
+    expect(res.status).toBe(307);
+    expect(res.headers.get("Wharf-Cache")).toBe("hit");
+    expect(await fill.contentRequests()).toEqual([`HEAD /v2/has/get/blobs/${digest}`]);
+  });
 });
 
 describe("mounts from a proxied repository", () => {
