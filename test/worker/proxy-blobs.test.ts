@@ -4,7 +4,7 @@ import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { parseDigest } from "../../src/oci/grammar";
 import { paths } from "../../src/worker/storage/paths";
-import { expectError, pushBlob, randomBytes, req, sha256 } from "./helpers";
+import { expectError, pushBlob, randomBytes, req, sha256 } from "./harness";
 import { FakeUpstream } from "./upstream-control";
 
 const fill = new FakeUpstream("fill.test");
