@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cleanupLater, removeDir, run } from "./procs.mjs";
 
-function skopeoEnv() {
+export function skopeoEnv() {
   const xdg = cleanupLater(mkdtempSync(join(tmpdir(), "wharf-bench-skopeo-")));
   return { xdg, env: { _CONTAINERS_ROOTLESS_UID: "1000", XDG_DATA_HOME: join(xdg, "data"), XDG_CONFIG_HOME: join(xdg, "config"), XDG_RUNTIME_DIR: xdg } };
 }
