@@ -4,7 +4,7 @@ import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { parseDigest } from "../../src/oci/grammar";
 import { paths } from "../../src/worker/storage/paths";
-import { expectError, OCI_MANIFEST, req } from "./helpers";
+import { expectError, OCI_MANIFEST, req } from "./harness";
 import { FakeUpstream } from "./upstream-control";
 
 const up = new FakeUpstream("up.test");
