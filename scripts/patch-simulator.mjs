@@ -2,7 +2,7 @@
 /**
  * `npm install` / `npm ci` (postinstall): make the local runtime (`wrangler dev` and the R2 simulator)
  * move bytes at about the speed of the disk beneath it. Changes only local development tools; nothing
- * that runs in production, and no behaviour (same bytes, ranges, checksums, errors). Four patches:
+ * that runs in production, and no behaviour (same bytes, ranges, checksums, errors). Five patches:
  *
  * - multipart reads: miniflare assembles a GET of a multipart object (what every chunked push stores)
  *   by piping each part's blob stream through a JavaScript TransformStream, chunk by small chunk.
@@ -33,7 +33,6 @@
  *   DEV_SERVER_READY where the Worker listens after every reload (and that a reload began), when
  *   WHARF_WORKER_EVENTS=1; scripts/start.mjs then sends connections straight there. Nothing changes for
  *   a `wrangler dev` started without that variable.
- *
  * - wrangler dev's request log: the miniflare instance that runs wrangler's ProxyWorker (every request
  *   passes it) logs each request by an HTTP request to wrangler's node process ("[wrangler:info] GET /v2/
  *   200 OK (5ms)"). Measured with 600 sequential GETs, load 3.3: the floor Worker's trivial `/ping` cost
@@ -56,11 +55,7 @@ const R2_WORKERS = [
   "node_modules/miniflare/dist/src/workers/r2/bucket.worker.js", // vitest-pool-workers
 ];
 const INSPECTOR_PROXY = ["node_modules/wrangler/wrangler-dist/InspectorProxyWorker.js"]; // npm start, bench
-<<<<<<< HEAD
-const WRANGLER_CLI = ["node_modules/wrangler/wrangler-dist/cli.js"]; // npm start
-=======
 const WRANGLER_CLI = ["node_modules/wrangler/wrangler-dist/cli.js"]; // npm start, bench
->>>>>>> main
 
 const ORIGINAL = `          assert2(value !== null, msg), await value.pipeTo(identity2.writable, { preventClose: !0 }), this.#releaseBlob(blobId);
         }
@@ -148,7 +143,6 @@ function patchInspectorNetwork(text) {
   return parts.join(`    ${NETWORK_MARK}\n`);
 }
 
-<<<<<<< HEAD
 const WORKER_MARK = "/* wharf: the Worker's address told over IPC (scripts/patch-simulator.mjs) */";
 const WORKER_ORIGINAL = `          case "reloadStart":
             this.proxy.onReloadStart(event);
@@ -176,7 +170,8 @@ function patchWorkerEvents(text) {
   const parts = text.split(WORKER_ORIGINAL);
   if (parts.length !== 2) return null;
   return parts.join(WORKER_PATCHED);
-=======
+}
+
 const REQUEST_LOG_MARK = "/* wharf: ProxyWorker request log off (scripts/patch-simulator.mjs) */";
 const REQUEST_LOG_ORIGINAL = `          handleStructuredLogs,
           liveReload: false
@@ -193,7 +188,6 @@ function patchProxyRequestLog(text) {
           logRequests: false
         };
         if (this.inspectorEnabled) {`);
->>>>>>> main
 }
 
 const PATCHES = [
@@ -208,17 +202,17 @@ const PATCHES = [
   },
   {
     files: WRANGLER_CLI,
-<<<<<<< HEAD
-    mark: WORKER_MARK,
-    apply: patchWorkerEvents,
-    what: "the Worker's address told over IPC",
-    otherwise: "npm start keeps sending every request through wrangler dev's proxy",
-=======
     mark: REQUEST_LOG_MARK,
     apply: patchProxyRequestLog,
     what: "wrangler's per-request log line off",
     otherwise: "every request costs wrangler's node process about 3 ms of CPU under npm start",
->>>>>>> main
+  },
+  {
+    files: WRANGLER_CLI,
+    mark: WORKER_MARK,
+    apply: patchWorkerEvents,
+    what: "the Worker's address told over IPC",
+    otherwise: "npm start keeps sending every request through wrangler dev's proxy",
   },
 ];
 
