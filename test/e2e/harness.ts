@@ -17,6 +17,8 @@ export interface Wharf {
   host: string; // "127.0.0.1:<port>"
   url: string; // "http://127.0.0.1:<port>"
   dataDir: string;
+  /** The process id of scripts/start.mjs (our TCP front) while it runs. */
+  pid: () => number | undefined;
   log: () => string;
   stop: () => Promise<void>;
   /** Stop and start again on the same port and data folder. */
@@ -90,6 +92,7 @@ export async function startWharf(env: Record<string, string> = {}, opts: { dataD
     host: `127.0.0.1:${port}`,
     url,
     dataDir,
+    pid: () => proc?.pid,
     log: () => output,
     restart: async () => {
       await halt();
