@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
  * What each hop of `npm start`'s local path costs, per request and per connection:
- * `node scripts/bench/front-hops.mjs [--seconds 3] [--rounds 2] [--connections 1,8,64] [--targets a,b] [--compare DIR]`
+ * `node scripts/bench/front-hops.mjs [--seconds 3] [--rounds 2] [--connections 1,8,64] [--targets a,b] [--cases a,b] [--compare DIR]`
  * (run it under the benchmark lock: `flock /work/wt/bench.lock node scripts/bench/front-hops.mjs`).
- * `--compare DIR`: also start the Wharf of another checkout (say, main's) and measure it through its own
+ * `--targets`, `--cases`: only those whose name contains one of the words. `--compare DIR`: also start the Wharf of another checkout (say, main's) and measure it through its own
  * `npm start` port, side by side with this one ("wharf before (front)").
  *
  * Starts a fresh Wharf (scripts/start.mjs, from a frozen copy of the checkout), CNCF distribution and the
@@ -19,10 +19,13 @@
  *
  * Cases: GET /v2/, manifest GET by tag and by digest (wrk), blob HEAD (lib/head-load.mjs), and GET /v2/
  * on a new connection for every request (our own loop below: connect, one request, close), whose
- * difference to the keep-alive GET /v2/ is what a connection costs. For every run it reads from /proc
+ * difference to the keep-alive GET /v2/ is what a connection costs; blob GETs at the signed URL the
+ * Worker redirects to (the path and query of its Location, sent to each entry), of the tiny layer and of
+ * a 32 MiB blob (1 connection only), beside distribution's GET of the same blobs. For every run it reads from /proc
  * the CPU seconds each process group used (our front, wrangler's node processes, the proxy's workerd,
  * the Worker's workerd, distribution) and prints them per request, beside requests/s and p50.
  */
+import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { loadavg } from "node:os";
@@ -30,7 +33,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { measure, OCI_MANIFEST } from "./lib/load.mjs";
 import { listeningPorts, processTree } from "./lib/procs.mjs";
-import { seedTinyImage } from "./lib/registry-api.mjs";
+import { seedTinyImage, uploadBlob } from "./lib/registry-api.mjs";
 import { startDistribution, startFloor, startWharf } from "./lib/servers.mjs";
 import { snapshotCheckout } from "./lib/snapshot.mjs";
 
@@ -45,6 +48,7 @@ const rounds = Number(opt("rounds", 2));
 const connections = opt("connections", "1,8,64").split(",").map(Number);
 const onlyTargets = opt("targets", "")?.split(",").filter(Boolean);
 const compare = opt("compare", undefined);
+const onlyCases = opt("cases", "")?.split(",").filter(Boolean);
 const log = (...a) => console.error("hops:", ...a);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -155,6 +159,26 @@ try {
   if (before) img.before = await seedTinyImage(before.url, repo);
   const put = await fetch(`${floor.url}/load/tiny`, { method: "PUT", body: img.wharf.manifest });
   if (!put.ok) throw new Error(`floor PUT ${put.status}`);
+  const bigBytes = randomBytes(32 * 2 ** 20);
+  const big = await uploadBlob(wharf.url, repo, bigBytes);
+  await uploadBlob(distribution.url, repo, bigBytes);
+  /** The path and query of the signed URL Wharf redirects a blob GET to. */
+  const signed = async (base, digest) => {
+    const r = await fetch(`${base}/v2/${repo}/blobs/${digest}`, { redirect: "manual" });
+    await r.arrayBuffer();
+    if (r.status !== 307) throw new Error(`blob GET ${digest}: ${r.status}, expected a 307 to the signed URL`);
+    const u = new URL(r.headers.get("location"), base);
+    return u.pathname + u.search;
+  };
+  const blobCases = async (base, i) => {
+    const direct = base === distribution.url;
+    const tiny = direct ? `/v2/${repo}/blobs/${i.layer.digest}` : await signed(base, i.layer.digest);
+    const large = direct ? `/v2/${repo}/blobs/${big.digest}` : await signed(base, big.digest);
+    return [
+      { case: "blob GET at the signed URL, 22 bytes", path: tiny },
+      { case: "blob GET at the signed URL, 32 MiB", path: large, maxConnections: 1 },
+    ];
+  };
 
   const registryCases = (i) => [
     { case: "GET /v2/", path: "/v2/" },
@@ -166,10 +190,10 @@ try {
   const floorCases = [{ case: "floor: GET of a small R2 object", path: "/load/tiny" }, { case: "floor: a new connection each", path: "/load/tiny", fresh: true }];
   const targets = [
     ...(before ? [{ target: "wharf before (front)", server: before, base: before.url, cases: registryCases(img.before) }] : []),
-    { target: "wharf (front)", server: wharf, base: wharf.url, cases: registryCases(img.wharf) },
-    { target: "wharf (wrangler)", server: wharf, base: wharf.innerUrl, cases: registryCases(img.wharf) },
-    { target: "wharf (worker)", server: wharf, base: wharfWorker, cases: registryCases(img.wharf) },
-    { target: "distribution", server: distribution, base: distribution.url, cases: registryCases(img.distribution) },
+    { target: "wharf (front)", server: wharf, base: wharf.url, cases: [...registryCases(img.wharf), ...(await blobCases(wharf.url, img.wharf))] },
+    { target: "wharf (wrangler)", server: wharf, base: wharf.innerUrl, cases: [...registryCases(img.wharf), ...(await blobCases(wharf.url, img.wharf))] },
+    { target: "wharf (worker)", server: wharf, base: wharfWorker, cases: [...registryCases(img.wharf), ...(await blobCases(wharf.url, img.wharf))] },
+    { target: "distribution", server: distribution, base: distribution.url, cases: [...registryCases(img.distribution), ...(await blobCases(distribution.url, img.distribution))] },
     { target: "floor (wrangler)", server: floor, base: floor.url, cases: floorCases },
     { target: "floor (worker)", server: floor, base: floorWorker, cases: floorCases },
   ].filter((t) => !onlyTargets?.length || onlyTargets.some((o) => t.target.includes(o)));
@@ -178,6 +202,8 @@ try {
     for (const c of connections) {
       for (const t of round % 2 ? [...targets].reverse() : targets) {
         for (const k of t.cases) {
+          if (k.maxConnections && c > k.maxConnections) continue;
+          if (onlyCases?.length && !onlyCases.some((o) => k.case.includes(o))) continue;
           const c0 = cpu(servers);
           const g0 = process.cpuUsage();
           const url = t.base + k.path;
