@@ -25,10 +25,10 @@
  *   in 0.87 s. Lost: the Network tab of DevTools attached to `npm start`.
  * - wrangler dev's Worker address: wrangler dev answers on its port with a ProxyWorker (a Durable Object
  *   in a second workerd) that fetch()es every request on to the Worker's own workerd, on a random port
- *   that changes with every reload, and its miniflare logs each request with one more HTTP call to
- *   wrangler's node process. Measured (scripts/bench/front-hops.mjs, 8 connections, manifest GET by
- *   digest): 312 req/s through wrangler's port, 909 straight at the Worker's socket; per request 2.1 ms
- *   of CPU in the proxy's workerd and 1.0-1.6 ms in wrangler's node against 1.1-1.4 ms in the Worker.
+ *   that changes with every reload. Measured (scripts/bench/front-hops.mjs, 8 connections, manifest GET
+ *   by digest, with the request log below already off): 505 req/s through wrangler's port, 1,263
+ *   straight at the Worker's socket; per request 1.7 ms of CPU in the proxy's workerd against 0.9-1.3 ms
+ *   in the Worker.
  *   Patched, wrangler's DevEnv tells its parent over the IPC channel wrangler already opens for
  *   DEV_SERVER_READY where the Worker listens after every reload (and that a reload began), when
  *   WHARF_WORKER_EVENTS=1; scripts/start.mjs then sends connections straight there. Nothing changes for

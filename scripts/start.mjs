@@ -78,8 +78,8 @@ try {
 //
 // Where connections go: straight to the Worker's own workerd socket, past wrangler dev's proxy.
 // wrangler's port is a ProxyWorker (a Durable Object in a second workerd) that fetch()es every request
-// on to the Worker's workerd and logs it with one more HTTP call to wrangler's node process: about 4 ms
-// of CPU per request in those two processes, against 1-3 ms in the Worker itself (README, "Benchmark").
+// on to the Worker's workerd: 1.5-3 ms of CPU per request in that workerd, against 1-4 ms in the Worker
+// itself and 0.1-0.6 ms in this front (README, "Benchmark", issue 17 item 4).
 // wrangler (patched by scripts/patch-simulator.mjs, WHARF_WORKER_EVENTS=1) says over its IPC channel
 // where the Worker listens after each (re)load, and when a reload begins; each reload starts a new
 // workerd on a new port and stops the old one. So:
@@ -91,9 +91,7 @@ try {
 //   answer (through wrangler's proxy it got a 503, or a retry for GET and HEAD). Only edits under src/
 //   reload the Worker (the benchmark and the tests run on copies nothing edits);
 // - the Worker sees the same URL and Host either way (the client's Host header), so Link, Location,
-//   auth realms and the UI's addresses do not change. Lost: wrangler's own request log lines
-//   ("[wrangler:info] GET /v2/ 200 OK"), which its proxy wrote; the Worker's JSON line per request
-//   (LOG_REQUESTS) stays.
+//   auth realms and the UI's addresses do not change.
 // Without the patch (an upgraded wrangler) nothing is reported and every connection goes through
 // wrangler's port, as before.
 let internalPort = await freePort();
