@@ -1,11 +1,13 @@
 /**
  * The Worker's side of the per-repository Durable Object (protocol: mutations.ts): the only way Worker
  * code moves or deletes a tag, stores a manifest, or deletes one, and how a reader gets a missing or old
- * repository summary counted. Reads go to storage directly.
+ * repository summary counted, and where the tags list reads (the object's tag index). Other reads go to
+ * storage directly.
  */
 import type { Env } from "../config";
 import { type Digest, parseDigest } from "../../oci/grammar";
-import type { TagOptions } from "../storage/manifests";
+import type { TagDetailPage, TagOptions } from "../storage/manifests";
+import type { Page } from "../storage/listing";
 import type { RepositorySummary } from "../storage/summaries";
 import { unwrap } from "./mutations";
 
@@ -28,6 +30,21 @@ export class Repositories {
 
   async deleteManifest(name: string, digest: Digest): Promise<void> {
     unwrap(await this.stub(name).deleteManifest(name, digest.toString()));
+  }
+
+  /** Up to `n` tags after `last` from the object's tag index; null while it is being built (list R2). */
+  async listTags(name: string, n: number, last?: string): Promise<Page | null> {
+    return this.stub(name).listTags(name, n, last);
+  }
+
+  /** Like listTags with each tag's details, narrowed to tags starting with `prefix`. */
+  async listTagDetails(name: string, n: number, last: string | undefined, prefix = ""): Promise<TagDetailPage | null> {
+    return this.stub(name).listTagDetails(name, n, last, prefix);
+  }
+
+  /** Rebuild the tag index from R2 (after tag objects were written around the object); true when done. */
+  async rebuildTagIndex(name: string): Promise<boolean> {
+    return this.stub(name).rebuildTagIndex(name);
   }
 
   /** The repository's summary (storage/summaries.ts), counted by the object when there is none. */

@@ -5,9 +5,10 @@ import { linkHeader, readPage } from "../pagination";
 
 export const listTags: Handler = async (c) => {
   const { n, last } = readPage(c.url, Infinity);
-  const page = await c.storage.manifests.listTags(c.name, n, last);
-  // A page with tags proves the repository exists; only an empty one needs the catalog (one R2 read
-  // less per page of a walk).
+  // The repository object's tag index (repository/tag-index.ts): one RPC and one range query. Null while
+  // the index is being built: list R2 (a page costs one list call per 1,000 tags).
+  const page = (await c.repositories.listTags(c.name, n, last)) ?? (await c.storage.manifests.listTags(c.name, n, last));
+  // A page with tags proves the repository exists; only an empty one needs the catalog.
   if (page.names.length === 0 && !(await c.storage.catalog.has(c.name))) {
     throw new RegistryError("NAME_UNKNOWN", `repository ${c.name} not known to registry`, { name: c.name });
   }
