@@ -20,24 +20,27 @@
  *
  * When it is trusted
  * ------------------
- * `meta.state` is `ready`, `dirty`, or `building` (with `meta.after`, the last tag copied so far); no
- * state means no index yet. The object trusts the index (`trusted`, in memory) when it read `ready` at
- * start and no mutation has failed since. Each mutation, while trusted:
- *   1. sets `dirty` (durable before the mutation's first R2 write goes out: Durable Object storage holds
- *      outgoing messages until its writes are committed);
+ * `tag_meta.state` is `ready`, `building` (with `after`, the last tag copied so far), `dirty_ready` or
+ * `dirty_building` (a mutation is in flight), or `dirty` (a mutation failed); no tables means no index
+ * yet. The object trusts the index (`trusted`, in memory) when it read `ready` at start or finished a
+ * rebuild, and no mutation has failed since. Each mutation, when the index is `ready` or `building`:
+ *   1. sets `dirty_<state>` (durable before the mutation's first R2 write goes out: Durable Object
+ *      storage holds outgoing messages until its writes are committed);
  *   2. does its R2 writes (ManifestStore);
- *   3. on success, applies what it did (the tag it wrote, the tags it removed) and sets `ready`, in one
- *      transaction, before the call answers: a push or delete that answered is in every later listing;
- *   4. on a DomainError (those are thrown before any R2 tag write) sets `ready` again unchanged; on any
- *      other failure stops trusting the index and leaves `dirty`.
- * An object killed between 1 and 3 leaves `dirty` too; the next instance reads it and does not trust the
- * index. Readers (tag lists) do not queue: while trusted they read the rows directly, and a mutation in
- * flight shows as not yet done, as it would in an R2 listing taken at the same moment.
+ *   3. on success, applies what it did (the tag object it wrote, the tags it removed) and sets the state
+ *      back, in one transaction, before the call answers: a push or delete that answered is in every
+ *      later listing. A failure after its tag writes completed (the summary's write) still applies them;
+ *   4. on a DomainError (those are thrown before any R2 tag write) sets the state back unchanged; on any
+ *      other failure stops trusting the index and sets `dirty`.
+ * An object killed between 1 and 3 leaves `dirty_<state>`; the next instance reads it and does not trust
+ * the index. Readers (tag lists) do not queue: while trusted they read the rows directly, and a mutation
+ * in flight shows as not yet done, as it would in an R2 listing taken at the same moment.
  *
  * How it is rebuilt
  * -----------------
  * A read that finds the index not trusted queues a rebuild step: it empties the rows (unless it resumes
- * a `building` state), then copies the R2 listing of the tags with their metadata
+ * a `building` state; with no tables yet and no tags in R2 it writes nothing and answers "no tags"),
+ * then copies the R2 listing of the tags with their metadata
  * (ManifestStore.listTagDetails), at most REBUILD_PAGES list calls of 1,000 per step, recording `after`
  * as it goes; when the listing ends, `ready`. A step that does not finish (a larger repository, or an R2
  * failure) answers nothing from the index: the Worker lists R2 as before, and the next read continues.
