@@ -32,14 +32,17 @@ export class Repositories {
     unwrap(await this.stub(name).deleteManifest(name, digest.toString()));
   }
 
-  /** Up to `n` tags after `last` from the object's tag index; null while it is being built (list R2). */
+  /**
+   * Up to `n` tags after `last` from the object's tag index; null while it is being built, or when the
+   * object cannot be reached (logged): the caller lists R2, which is slower but as true.
+   */
   async listTags(name: string, n: number, last?: string): Promise<Page | null> {
-    return this.stub(name).listTags(name, n, last);
+    return this.stub(name).listTags(name, n, last).catch((e) => unreachable(name, e));
   }
 
   /** Like listTags with each tag's details, narrowed to tags starting with `prefix`. */
   async listTagDetails(name: string, n: number, last: string | undefined, prefix = ""): Promise<TagDetailPage | null> {
-    return this.stub(name).listTagDetails(name, n, last, prefix);
+    return this.stub(name).listTagDetails(name, n, last, prefix).catch((e) => unreachable(name, e));
   }
 
   /** Rebuild the tag index from R2 (after tag objects were written around the object); true when done. */
@@ -56,4 +59,9 @@ export class Repositories {
   async recount(name: string, olderThanMs = 0): Promise<RepositorySummary> {
     return this.stub(name).recount(name, olderThanMs);
   }
+}
+
+function unreachable(name: string, e: unknown): null {
+  console.error(JSON.stringify({ msg: "repository: tag index unreachable, listing R2", repository: name, reason: String((e as Error)?.message ?? e) }));
+  return null;
 }
