@@ -156,6 +156,7 @@ export class RepositoryMutations {
   private mutation<T>(name: string, fn: (change: TagChange) => Promise<T>): Promise<T> {
     return this.exclusive(async () => {
       const change: TagChange = {};
+      await this.index?.adopt(async () => (await this.store.listTags(name, 1)).names.length > 0);
       this.index?.begin();
       let result: T;
       try {

@@ -36,6 +36,9 @@
  * the index. Readers (tag lists) do not queue: while trusted they read the rows directly, and a mutation
  * in flight shows as not yet done, as it would in an R2 listing taken at the same moment.
  *
+ * A new repository starts with an empty, ready index at its first mutation (`adopt`: R2 holds none of
+ * its tags, checked inside the queue, so nothing can add one meanwhile).
+ *
  * How it is rebuilt
  * -----------------
  * A read that finds the index not trusted queues a rebuild step: it empties the rows (unless it resumes
@@ -92,6 +95,7 @@ export class TagIndex {
   /** The tables exist. They are created by the first rebuild that finds tags, so a tags list of a name
    * nobody pushed to (NAME_UNKNOWN) leaves no storage behind. */
   private schema: boolean;
+  private adoptChecked = false;
 
   constructor(private readonly storage: DurableObjectStorage) {
     this.sql = storage.sql;
@@ -105,6 +109,29 @@ export class TagIndex {
   }
 
   // --- the mutation protocol (steps 1, 3, 4 of the header); called from inside the object's queue ---
+
+  /**
+   * Before the first mutation of an object with no index: when R2 holds no tag of the repository (a new
+   * one), the empty index is exact, so start it now, ready, and spare the first listing a rebuild. With
+   * tags in R2 (pushed before the index), leave it to the first listing. One R2 list of one key, once
+   * per object instance.
+   */
+  async adopt(hasTags: () => Promise<boolean>): Promise<void> {
+    if (this.schema || this.adoptChecked) return;
+    this.adoptChecked = true;
+    try {
+      if (await hasTags()) return;
+    } catch {
+      this.adoptChecked = false; // R2 failed: the mutation will fail too, or the first listing rebuilds
+      return;
+    }
+    this.storage.transactionSync(() => {
+      this.sql.exec(SCHEMA);
+      this.schema = true;
+      this.setState("ready");
+    });
+    this.trusted = true;
+  }
 
   /** Step 1, before a mutation's first R2 write. */
   begin(): void {
