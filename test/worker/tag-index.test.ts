@@ -155,7 +155,7 @@ describe("tag index protocol (inside the object, with its real SQLite storage)",
       // A refused mutation (DomainError, before any write) keeps the index trusted.
       const fresh = new TagIndex(state.storage);
       const ok = new RepositoryMutations(store(), new SummaryStore(env.BUCKET), fresh);
-      expect(await ok.listTags(name, 10)).toEqual({ names: ["x", "y"], more: false }); // rebuilt
+      expect(await ok.listTags(name, 10)).toEqual({ json: '["x","y"]', count: 2, last: "y", more: false }); // rebuilt
       expect(fresh.ready).toBe(true);
       await expect(ok.deleteTag(name, "nope")).rejects.toMatchObject({ kind: "MANIFEST_UNKNOWN" });
       expect(fresh.ready).toBe(true);
@@ -189,7 +189,7 @@ describe("tag index protocol (inside the object, with its real SQLite storage)",
     await runInDurableObject(stubOf(name), async (_o: Repository, state) => {
       const next = new TagIndex(state.storage);
       const mutations = new RepositoryMutations(store(), new SummaryStore(env.BUCKET), next);
-      expect(await mutations.listTags(name, 10)).toEqual({ names: [], more: false });
+      expect(await mutations.listTags(name, 10)).toEqual({ json: "[]", count: 0, more: false });
       expect(next.ready).toBe(true);
     });
   });

@@ -7,7 +7,7 @@
 import type { Env } from "../config";
 import { type Digest, parseDigest } from "../../oci/grammar";
 import type { TagDetailPage, TagOptions } from "../storage/manifests";
-import type { Page } from "../storage/listing";
+import type { TagNamesPage } from "./tag-index";
 import type { RepositorySummary } from "../storage/summaries";
 import { unwrap } from "./mutations";
 
@@ -36,7 +36,7 @@ export class Repositories {
    * Up to `n` tags after `last` from the object's tag index; null while it is being built, or when the
    * object cannot be reached (logged): the caller lists R2, which is slower but as true.
    */
-  async listTags(name: string, n: number, last?: string): Promise<Page | null> {
+  async listTags(name: string, n: number, last?: string): Promise<TagNamesPage | null> {
     return this.stub(name).listTags(name, n, last).catch((e) => unreachable(name, e));
   }
 

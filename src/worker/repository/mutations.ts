@@ -53,8 +53,7 @@ import { type Digest, parseDigest } from "../../oci/grammar";
 import { parseManifest } from "../../oci/manifest";
 import type { ManifestStore, TagDetailPage, TagOptions } from "../storage/manifests";
 import type { RepositorySummary, SummaryStore } from "../storage/summaries";
-import type { Page } from "../storage/listing";
-import type { TagIndex, TagChange } from "./tag-index";
+import type { TagIndex, TagChange, TagNamesPage } from "./tag-index";
 
 export type MutationResult<T> = { ok: true; value: T } | { ok: false; error: PlainDomainError };
 
@@ -102,8 +101,8 @@ export class RepositoryMutations {
    * caller lists R2). A trusted index answers at once, without queueing; otherwise a rebuild step runs in
    * the queue first.
    */
-  async listTags(name: string, n: number, last?: string): Promise<Page | null> {
-    return (await this.indexReady(name)) ? this.index!.listNames(n, last) : null;
+  async listTags(name: string, n: number, last?: string): Promise<TagNamesPage | null> {
+    return (await this.indexReady(name)) ? this.index!.listNamesJson(n, last) : null;
   }
 
   /** Like listTags, with each tag's details, narrowed to tags starting with `prefix`. */

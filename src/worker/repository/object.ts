@@ -8,8 +8,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../config";
 import { ManifestStore, type TagDetailPage, type TagOptions } from "../storage/manifests";
-import type { Page } from "../storage/listing";
-import { TagIndex } from "./tag-index";
+import { TagIndex, type TagNamesPage } from "./tag-index";
 import { type RepositorySummary, SummaryStore } from "../storage/summaries";
 import { type MutationResult, RepositoryMutations, toResult } from "./mutations";
 
@@ -22,7 +21,7 @@ export class Repository extends DurableObject<Env> {
   }
 
   /** Null: the index is not built yet (a rebuild step ran): list R2. */
-  listTags(name: string, n: number, last?: string): Promise<Page | null> {
+  listTags(name: string, n: number, last?: string): Promise<TagNamesPage | null> {
     return this.mutations.listTags(name, n, last);
   }
 
