@@ -4,7 +4,7 @@
  *
  *   --quick            1 round, smaller images and lists, 2 s load runs (for development)
  *   --rounds N         rounds of every measurement (default 3; medians are reported)
- *   --only a,b         workloads to run: transfer, load, scale, pull, pull-through, gc (default all)
+ *   --only a,b         workloads to run: transfer, load, scale, pull, pull-through, archive, gc (default all)
  *   --images a,b       images for the transfer workload: small, medium, big (default all)
  *   --readme           also replace the recorded run in docs/benchmarks.md with this run's tables
  *
@@ -26,12 +26,13 @@ import { wharfCli } from "./lib/wharf-cli.mjs";
 import { snapshotCheckout } from "./lib/snapshot.mjs";
 import { pullThroughReport, pullThroughWorkload } from "./lib/pull-through.mjs";
 import { gcWorkload } from "./lib/gc.mjs";
+import { archivePushReport, archivePushWorkload } from "./lib/archive-push.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 process.chdir(root);
 
 function parseArgs(argv) {
-  const o = { quick: false, rounds: undefined, only: ["transfer", "load", "scale", "pull", "pull-through", "gc"], images: ["small", "medium", "big"], readme: false };
+  const o = { quick: false, rounds: undefined, only: ["transfer", "load", "scale", "pull", "pull-through", "archive", "gc"], images: ["small", "medium", "big"], readme: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--quick") o.quick = true;
@@ -47,8 +48,8 @@ function parseArgs(argv) {
 
 const opts = parseArgs(process.argv.slice(2));
 const plan = opts.quick
-  ? { rounds: opts.rounds ?? 1, smallLayers: 20, mediumBytes: 60e6, bigBytes: 128 * 2 ** 20, connections: [1, 8, 64], loadSeconds: 2, tags: 1000, repos: 200 }
-  : { rounds: opts.rounds ?? 3, smallLayers: 20, mediumBytes: 250e6, bigBytes: 2 ** 30, connections: [1, 8, 64], loadSeconds: 5, tags: 10_000, repos: 2000 };
+  ? { rounds: opts.rounds ?? 1, smallLayers: 20, mediumBytes: 60e6, bigBytes: 128 * 2 ** 20, connections: [1, 8, 64], loadSeconds: 2, tags: 1000, repos: 200, archiveBytes: 40e6 }
+  : { rounds: opts.rounds ?? 3, smallLayers: 20, mediumBytes: 250e6, bigBytes: 2 ** 30, connections: [1, 8, 64], loadSeconds: 5, tags: 10_000, repos: 2000, archiveBytes: 120e6 };
 const log = (...a) => console.error("bench:", ...a);
 const date = new Date().toISOString();
 const t0 = Date.now();
@@ -98,7 +99,8 @@ try {
     const wharfs = [["Wharf: GET, 307, signed blob route (redirects on)", wharf], ["Wharf: GET streamed (BLOB_REDIRECT=false)", direct]];
     samples.push(...(await multipartPullWorkload({ wharfs, floor, rounds: plan.rounds, bytes: plan.bigBytes, work })));
   }
-  if (opts.only.includes("pull-through")) samples.push(...(await pullThroughWorkload({ root, distribution, images, rounds: plan.rounds })));
+  if (opts.only.includes("pull-through")) samples.push(...(await pullThroughWorkload({ root: code, distribution, floor, images, rounds: plan.rounds })));
+  if (opts.only.includes("archive")) samples.push(...(await archivePushWorkload({ wharf, code, rounds: plan.rounds, targetBytes: plan.archiveBytes })));
   if (opts.only.includes("scale")) {
     try {
       samples.push(...(await scaleWorkload({ registries, rounds: plan.rounds, tags: plan.tags, repos: plan.repos })));
@@ -117,7 +119,7 @@ try {
 const m = machine();
 const imageFacts = Object.fromEntries(Object.entries(images).map(([k, v]) => [k, { label: v.label, bytes: v.bytes, layers: v.layers, blobs: v.blobs.map((b) => ({ digest: b.digest, size: b.size })) }]));
 const { markdown: core, summary } = summarize({ samples, images, plan, machine: m, date });
-const markdown = core + pullThroughReport(samples);
+const markdown = core + pullThroughReport(samples) + archivePushReport(samples);
 const out = join(root, "bench-results");
 mkdirSync(out, { recursive: true });
 const stamp = date.replace(/[:.]/g, "-");

@@ -63,7 +63,10 @@ export async function startWharf(env: Record<string, string> = {}, opts: { dataD
   const launch = async () => {
     proc = spawn(process.execPath, [join(ROOT, "scripts", "start.mjs")], {
       cwd: ROOT,
-      env: { ...process.env, ...env, PORT: String(port), WHARF_DATA: dataDir, WRANGLER_SEND_METRICS: "false" },
+      // Its own dev registry folder: the default (~/.config/.wrangler/registry) is shared by every
+      // `wrangler dev` on the machine, and the servers other tests start and stop there are news to
+      // every wrangler watching it (scripts/bench/lib/servers.mjs saw 503s in flight from that).
+      env: { ...process.env, ...env, PORT: String(port), WHARF_DATA: dataDir, WRANGLER_SEND_METRICS: "false", WRANGLER_REGISTRY_PATH: join(dataDir, "wrangler-registry") },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });

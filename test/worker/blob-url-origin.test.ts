@@ -3,8 +3,8 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../../src/worker/config";
 import { parseSettings } from "../../src/worker/settings";
-import { call } from "./auth-helpers";
-import { BASE, pushImage } from "./helpers";
+import { call } from "./harness";
+import { BASE, pushImage } from "./harness";
 
 const withOrigin = (o?: string) => Object.assign({ ...(env as unknown as Env) }, o === undefined ? {} : { BLOB_URL_ORIGIN: o }) as Env;
 

@@ -4,8 +4,8 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../../src/worker/config";
 import { noneMatchHits } from "../../src/worker/http/conditional";
-import { call } from "./auth-helpers";
-import { pushBlob, pushImage, req } from "./helpers";
+import { call } from "./harness";
+import { pushBlob, pushImage, req } from "./harness";
 
 describe("If-None-Match", () => {
   it("manifest GET and HEAD, by tag and by digest: 304 on a match, 200 on another ETag", async () => {

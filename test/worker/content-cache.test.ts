@@ -2,7 +2,7 @@
  * The read cache of content addressed by digest (src/worker/cache/content-cache.ts): answers come from
  * it, deletes take effect at once in this isolate, content removed behind its back (another isolate's
  * delete) is served at most CONTENT_CACHE_SECONDS longer, and access rules are checked on every request.
- * Requests go through the Worker's own fetch (auth-helpers `call`) so that the test and the Worker share
+ * Requests go through the Worker's own fetch (harness `call`) so that the test and the Worker share
  * the cache module and the test can drop this isolate's level to play "another isolate".
  */
 import { env } from "cloudflare:test";
@@ -11,8 +11,8 @@ import { contentCache, LruTtl } from "../../src/worker/cache/content-cache";
 import type { Env } from "../../src/worker/config";
 import { parseDigest } from "../../src/oci/grammar";
 import { paths } from "../../src/worker/storage/paths";
-import { authEnv, basic, call, PASSWORDS } from "./auth-helpers";
-import { pushImage } from "./helpers";
+import { authEnv, basic, call, PASSWORDS } from "./harness";
+import { pushImage } from "./harness";
 
 const base = (overrides: Record<string, string> = {}) => Object.assign({ ...(env as unknown as Env) }, overrides) as Env;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { Envelope, EnvelopeEvent } from "../../src/worker/events/envelope";
 import { EVENTS_MEDIA_TYPE } from "../../src/worker/events/envelope";
 import { hmacHex, received, SECRET, waitForDeliveries } from "./events-helpers";
-import { OCI_MANIFEST, pushImage, req } from "./helpers";
+import { OCI_MANIFEST, pushImage, req } from "./harness";
 
 /** Events for `repository` that reached `path` so far, with the request each came in. */
 async function eventsAt(path: string, repository: string): Promise<{ event: EnvelopeEvent; headers: Record<string, string>; body: string }[]> {

@@ -8,7 +8,7 @@ import { signBody } from "../../src/worker/events/signature";
 import { parseWebhooks, wants } from "../../src/worker/events/webhooks";
 import { parseSettings, SettingsError } from "../../src/worker/settings";
 import { consume, event, message, RECEIVER } from "./events-helpers";
-import { BASE } from "./helpers";
+import { BASE } from "./harness";
 
 const secret = "0123456789abcdef";
 

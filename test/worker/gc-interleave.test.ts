@@ -11,7 +11,7 @@ import { BlobStore } from "../../src/worker/storage/blobs";
 import { condemn, entomb } from "../../src/worker/storage/condemnation";
 import { paths } from "../../src/worker/storage/paths";
 import { blobStored, condemnedState, finishRun, gcStub, indexEntry, putImageManifest, stepUntil } from "./gc-helpers";
-import { pushBlob, randomBytes, req } from "./helpers";
+import { pushBlob, randomBytes, req } from "./harness";
 
 /** A config and a layer in `repo`, referenced by no manifest (an image whose manifest was deleted, or not pushed yet). */
 async function looseBlobs(repo: string): Promise<{ config: string; layer: string; size: number }> {

@@ -9,7 +9,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { parseDigest } from "../../src/oci/grammar";
 import { paths } from "../../src/worker/storage/paths";
 import { blobStored, runGc, snapshot } from "./gc-helpers";
-import { OCI_INDEX, OCI_MANIFEST, pushImage, req } from "./helpers";
+import { OCI_INDEX, OCI_MANIFEST, pushImage, req } from "./harness";
 import { FakeUpstream } from "./upstream-control";
 
 const up = new FakeUpstream("up.test");

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { blobStored, putImageManifest, runGc } from "./gc-helpers";
-import { expectError, OCI_INDEX, pushBlob, pushImage, randomBytes, req } from "./helpers";
+import { expectError, OCI_INDEX, pushBlob, pushImage, randomBytes, req } from "./harness";
 
 async function tags(repo: string): Promise<string[]> {
   const res = await req("GET", `/v2/${repo}/tags/list`);

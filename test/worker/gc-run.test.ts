@@ -8,8 +8,8 @@ import worker from "../../src/worker/index";
 import { paths } from "../../src/worker/storage/paths";
 import type { GcReport } from "../../src/worker/gc/report";
 import { allKeys, blobStored, finishRun, gcStub, link, runGc, snapshot } from "./gc-helpers";
-import { pushBlob, pushImage, req } from "./helpers";
-import { authEnv, basic, call } from "./auth-helpers";
+import { pushBlob, pushImage, req } from "./harness";
+import { authEnv, basic, call } from "./harness";
 
 describe("a run", () => {
   it("removes the blobs of a deleted manifest and keeps those still referenced", async () => {

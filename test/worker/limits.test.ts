@@ -7,7 +7,7 @@ import type { Env } from "../../src/worker/config";
 import { clientAddress, ipv6Prefix64 } from "../../src/worker/limits/logins";
 import type { RateWindow } from "../../src/worker/limits/rate-window";
 import { retryAfterSeconds, WINDOW_MS, Window } from "../../src/worker/limits/window";
-import { authEnv, basic, bearer, call, errorCode, PASSWORDS, SECRET } from "./auth-helpers";
+import { authEnv, basic, bearer, call, errorCode, PASSWORDS, SECRET } from "./harness";
 
 const from = (ip: string) => ({ "CF-Connecting-IP": ip });
 

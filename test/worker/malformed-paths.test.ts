@@ -3,8 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:test";
 import type { Env } from "../../src/worker/config";
-import { call } from "./auth-helpers";
-import { expectError, openSession, pushImage, req, sha256 } from "./helpers";
+import { call } from "./harness";
+import { expectError, openSession, pushImage, req, sha256 } from "./harness";
 
 describe("malformed percent-escapes", () => {
   it.each([

@@ -8,7 +8,7 @@ import type { ContentReference } from "../../src/oci/manifest";
 import { asRegistryError, type RegistryError } from "../../src/worker/errors";
 import { openStorage } from "../../src/worker/storage/registry";
 import { CHECK_CONCURRENCY, checkReferences, MAX_MANIFEST_REFERENCES, REPORT_CAP } from "../../src/worker/http/manifest-references";
-import { expectError, OCI_INDEX, OCI_MANIFEST, pushBlob, pushImage, randomBytes, req, sha256 } from "./helpers";
+import { expectError, OCI_INDEX, OCI_MANIFEST, pushBlob, pushImage, randomBytes, req, sha256 } from "./harness";
 
 const LAYER = "application/vnd.oci.image.layer.v1.tar";
 const CONFIG = "application/vnd.oci.image.config.v1+json";

@@ -5,8 +5,8 @@ import worker from "../../src/worker/index";
 import type { Env } from "../../src/worker/config";
 import { dataPoint, LABEL_COLUMNS } from "../../src/worker/metrics/analytics";
 import { analyticsMetrics } from "../../src/worker/metrics/analytics";
-import { BASE, randomBytes, sha256 } from "./helpers";
-import { sessionStub } from "./uploads-helpers";
+import { BASE, randomBytes, sha256 } from "./harness";
+import { sessionStub } from "./harness";
 
 /** Call the Worker with request logging on; returns the response and the parsed log lines. */
 async function logged(method: string, path: string, init: RequestInit = {}, overrides: Partial<Env> = {}) {

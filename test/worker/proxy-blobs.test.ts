@@ -4,7 +4,7 @@ import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { parseDigest } from "../../src/oci/grammar";
 import { paths } from "../../src/worker/storage/paths";
-import { expectError, pushBlob, randomBytes, req, sha256 } from "./helpers";
+import { expectError, pushBlob, randomBytes, req, sha256 } from "./harness";
 import { FakeUpstream } from "./upstream-control";
 
 const fill = new FakeUpstream("fill.test");
@@ -133,6 +133,16 @@ describe("blob fills", () => {
     expect(res.headers.get("Wharf-Cache")).toBe("hit");
     expect(await fill.contentRequests()).toEqual([`HEAD /v2/has/app/blobs/${digest}`]);
     await expectError(await req("GET", `/v2/fill/other/app/blobs/${digest}`), 404, "BLOB_UNKNOWN");
+  });
+
+  it("a GET of bytes already stored goes upstream for a HEAD only, and is a hit", async () => {
+    const data = randomBytes(3000);
+    const digest = await pushBlob("local/app", data);
+    await fill.blob("has/get", data);
+    const res = await req("GET", `/v2/fill/has/get/blobs/${digest}`);
+    expect(res.status).toBe(307);
+    expect(res.headers.get("Wharf-Cache")).toBe("hit");
+    expect(await fill.contentRequests()).toEqual([`HEAD /v2/has/get/blobs/${digest}`]);
   });
 });
 

@@ -5,7 +5,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { parseDigest } from "../../src/oci/grammar";
 import { Repositories } from "../../src/worker/repository/client";
 import { paths } from "../../src/worker/storage/paths";
-import { expectError, OCI_MANIFEST, req } from "./helpers";
+import { expectError, OCI_MANIFEST, req } from "./harness";
 import { FakeUpstream } from "./upstream-control";
 
 const up = new FakeUpstream("up.test");

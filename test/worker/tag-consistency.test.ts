@@ -12,7 +12,7 @@ import { RepositoryMutations } from "../../src/worker/repository/mutations";
 import { ManifestStore } from "../../src/worker/storage/manifests";
 import { SummaryStore } from "../../src/worker/storage/summaries";
 import { paths } from "../../src/worker/storage/paths";
-import { BASE, OCI_INDEX, req, sha256 } from "./helpers";
+import { BASE, OCI_INDEX, req, sha256 } from "./harness";
 
 const enc = new TextEncoder();
 const manifest = (note: string) => enc.encode(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [], annotations: { note } }));

@@ -1,6 +1,6 @@
 /** Who sees what in the UI: anonymous visitors, signed-in users and CI tokens, private repositories, sessions, CSRF, deletes. */
 import { describe, expect, it } from "vitest";
-import { authEnv, basic, bearer, call, PASSWORDS, SECRET } from "./auth-helpers";
+import { authEnv, basic, bearer, call, PASSWORDS, SECRET } from "./harness";
 import { admin, alice, pushIndex, pushRichImage, setCookies, Visitor } from "./ui-helpers";
 import { mintCiToken } from "../../src/worker/auth/ci-token";
 import { seal, unseal } from "../../src/worker/ui/cursor";

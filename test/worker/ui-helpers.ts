@@ -1,8 +1,8 @@
 /** Helpers for UI tests: pages through the Worker with a cookie jar, forms with their CSRF token, and test images. */
 import { expect } from "vitest";
 import type { Env } from "../../src/worker/config";
-import { basic, call, PASSWORDS, pushBlobAs } from "./auth-helpers";
-import { sha256 } from "./helpers";
+import { basic, call, PASSWORDS, pushBlobAs } from "./harness";
+import { sha256 } from "./harness";
 
 export { PASSWORDS, basic };
 

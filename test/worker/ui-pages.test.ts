@@ -1,7 +1,7 @@
 /** Each UI page's HTML through the real Worker: repositories, tags, index, image, referrer, getting started, errors. */
 import { describe, expect, it } from "vitest";
-import { authEnv } from "./auth-helpers";
-import { call } from "./auth-helpers";
+import { authEnv } from "./harness";
+import { call } from "./harness";
 import { admin, alice, pushIndex, pushReferrer, pushRichImage, Visitor } from "./ui-helpers";
 import { CSP } from "../../src/worker/ui/layout";
 import { Repositories } from "../../src/worker/repository/client";

@@ -4,8 +4,8 @@ import { createExecutionContext, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/worker/index";
 import type { Env } from "../../src/worker/config";
-import { BASE, randomBytes, sha256 } from "./helpers";
-import { MiB } from "./uploads-helpers";
+import { BASE, randomBytes, sha256 } from "./harness";
+import { MiB } from "./harness";
 
 const MAX = 6 * MiB;
 const limit = { MAX_CHUNK_BYTES: String(MAX) };

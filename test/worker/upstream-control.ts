@@ -1,6 +1,6 @@
 /** Driving a fake upstream registry (fake-registry.ts) from inside workerd, and small OCI images for it. */
 import { expect } from "vitest";
-import { randomBytes } from "./helpers";
+import { randomBytes } from "./harness";
 
 export interface LogEntry {
   method: string;

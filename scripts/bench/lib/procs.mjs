@@ -190,3 +190,20 @@ export function sampleRss(rootPids, classify, everyMs = 100) {
     },
   };
 }
+
+/**
+ * Wait until a server's processes are idle: less than `share` of one core used over `everyMs`, checked
+ * for at most `maxMs` (then go on). A cache fill answers its client before it has stored the blob; the
+ * next measurement should not pay for the previous one's background work.
+ */
+export async function waitIdle(rootPid, { everyMs = 250, share = 0.05, maxMs = 15_000 } = {}) {
+  const total = () => processTree(rootPid).reduce((s, p) => s + p.cpuSeconds, 0);
+  const end = Date.now() + maxMs;
+  let before = total();
+  while (Date.now() < end) {
+    await new Promise((r) => setTimeout(r, everyMs));
+    const now = total();
+    if (now - before < (share * everyMs) / 1000) return;
+    before = now;
+  }
+}

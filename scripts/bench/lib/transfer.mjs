@@ -6,12 +6,12 @@
  * so that root does not use the shared /var/lib/containers/cache), and every push goes to a fresh
  * repository name, so every push uploads every byte.
  */
-import { mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cleanupLater, removeDir, run } from "./procs.mjs";
 
-function skopeoEnv() {
+export function skopeoEnv() {
   const xdg = cleanupLater(mkdtempSync(join(tmpdir(), "wharf-bench-skopeo-")));
   return { xdg, env: { _CONTAINERS_ROOTLESS_UID: "1000", XDG_DATA_HOME: join(xdg, "data"), XDG_CONFIG_HOME: join(xdg, "config"), XDG_RUNTIME_DIR: xdg } };
 }
@@ -64,6 +64,25 @@ export async function floorPut(image, floor, prefix, timeoutMs) {
     if (Number(r.out) !== b.size) throw new Error(`floor stored ${r.out} bytes of ${b.size}`);
   });
   return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+/**
+ * Every blob of an image GET into files, `urlOf(blob, i)` each, with skopeo's parallelism: the blob
+ * phase of a pull without the client's own work (manifest, layout), for a per-blob comparison.
+ */
+export async function getBlobs(image, urlOf, timeoutMs) {
+  const dir = cleanupLater(mkdtempSync(join(tmpdir(), "wharf-bench-blobs-")));
+  try {
+    const t0 = process.hrtime.bigint();
+    await pool(image.blobs, SKOPEO_PARALLEL, async (b, i) => {
+      const out = join(dir, String(i));
+      await run("curl", ["-sS", "-f", "-L", "-o", out, urlOf(b, i)], { timeoutMs });
+      if (statSync(out).size !== b.size) throw new Error(`${urlOf(b, i)}: got ${statSync(out).size} of ${b.size} bytes`);
+    });
+    return Number(process.hrtime.bigint() - t0) / 1e9;
+  } finally {
+    removeDir(dir);
+  }
 }
 
 /** The floor: GET every blob back into files (as a pull writes them), then remove them. */

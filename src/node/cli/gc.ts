@@ -4,27 +4,9 @@
  * `wharf gc --status <host>`: the run in progress and the last runs.
  * A run that is already going is joined rather than started twice.
  */
+import type { GcReport } from "../../client/gc-report";
 import type { RegistryClient } from "../../client/registry";
 import { humanSize } from "./progress";
-
-/** The report as /_wharf/gc answers it (src/worker/gc/report.ts has the whole shape): what is printed. */
-interface GcReport {
-  id: string;
-  trigger: string;
-  dryRun: boolean;
-  state: "running" | "done" | "failed";
-  phase: string;
-  startedAt: string;
-  inventory: { repositories: number; manifests: number; tags: number; links: number; blobs: number; dataObjects: number };
-  removed: { blobs: number; links: number; manifests: number; tags: number; dataObjects: number; bytes: number };
-  revived: number;
-  examples: { tags: string[]; manifests: string[]; blobs: string[] };
-  phases: Record<string, number>;
-  r2Operations: number;
-  steps: number;
-  maxStepOperations: number;
-  error?: string;
-}
 
 const SCOPES = ["registry:gc:*"];
 const POLL_MS = 1000;

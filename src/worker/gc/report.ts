@@ -1,43 +1,10 @@
 /**
- * What a run reports: what it removed (or, in a dry run, would remove), the bytes freed, how long each
- * phase took, and how many R2 operations it made (in all, and the most in one step). Kept in the
+ * A run's report (its shape, the wire type of /_wharf/gc, is src/client/gc-report.ts): kept in the
  * coordinator's storage (the last 20 runs), served by /_wharf/gc, and summed up in one log line.
  */
+import type { GcCounts, GcReport } from "../../client/gc-report";
 
-export interface GcCounts {
-  blobs: number;
-  links: number;
-  manifests: number;
-  tags: number;
-  dataObjects: number;
-  /** Bytes of blobs and orphaned data objects. */
-  bytes: number;
-}
-
-export interface GcReport {
-  id: string;
-  trigger: string;
-  dryRun: boolean;
-  state: "running" | "done" | "failed";
-  phase: string;
-  startedAt: string;
-  finishedAt?: string;
-  settings: { graceSeconds: number; condemnSeconds: number; stepOperations: number };
-  /** What was seen: repositories, manifests, tags, links, index entries, data objects. */
-  inventory: { repositories: number; manifests: number; tags: number; links: number; blobs: number; dataObjects: number };
-  /** Removed (a dry run: what would be removed). */
-  removed: GcCounts;
-  /** Condemned candidates that pushes revived before the sweep, or the run's second look pardoned. */
-  revived: number;
-  /** Up to EXAMPLES names of what went, for people reading the report. */
-  examples: { tags: string[]; manifests: string[]; blobs: string[] };
-  /** Wall time per phase, ms. */
-  phases: Record<string, number>;
-  r2Operations: number;
-  steps: number;
-  maxStepOperations: number;
-  error?: string;
-}
+export type { GcCounts, GcReport };
 
 export const EXAMPLES = 20;
 

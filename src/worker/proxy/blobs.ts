@@ -21,20 +21,26 @@ export async function proxyBlob(c: RequestContext, t: ProxyTarget, digest: Diges
   const asLocal = async () => local({ ...c, name: t.cacheRepo });
   const what = `blob ${t.repo}@${digest}`;
   const blobs = c.storage.blobs;
-  let filled = false;
-  for (;;) {
+  const up = new UpstreamRegistry(t.upstream);
+  // A GET that misses goes straight to the fill: its object looks at the content index first (one R2
+  // read per cold blob less than looking here too). Bytes it finds there, or a fill another request
+  // led, are then linked here once this upstream repository is known to have them.
+  let asked = false;
+  let fetched = false;
+  for (let pass = 0; pass < 3; pass++) {
     // Through the content cache, as the local handler that serves the hit reads it (one lookup, not three).
     const linked = await contentCache.blob(c.settings.CONTENT_CACHE_SECONDS, t.cacheRepo, digest, () => blobs.statInRepo(t.cacheRepo, digest), (p) => c.waitUntil(p));
-    if (linked) return withCacheStatus(await asLocal(), filled ? "miss" : "hit");
-    const up = new UpstreamRegistry(t.upstream);
-    if (await blobs.stat(digest)) {
-      await upstreamSize(t, up, digest, what); // this upstream repository has it too
-      await blobs.link(t.cacheRepo, digest);
-      continue;
+    if (linked) return withCacheStatus(await asLocal(), fetched ? "miss" : "hit");
+    if (c.request.method === "HEAD" || asked) {
+      if (await blobs.stat(digest)) {
+        await upstreamSize(t, up, digest, what); // this upstream repository has it too
+        await blobs.link(t.cacheRepo, digest);
+        continue;
+      }
+      if (c.request.method === "HEAD") return headFromUpstream(t, up, digest, what);
+      throw new RegistryError("UPSTREAM_INVALID", `${what} was filled but is not in the content store`);
     }
-    if (c.request.method === "HEAD") return headFromUpstream(t, up, digest, what);
-    if (filled) throw new RegistryError("UPSTREAM_INVALID", `${what} was filled but is not in the content store`);
-    filled = true;
+    asked = true;
     const answer = await fillBlob(c.env, {
       digest: digest.toString(),
       prefix: t.upstream.prefix,
@@ -43,7 +49,9 @@ export async function proxyBlob(c: RequestContext, t: ProxyTarget, digest: Diges
       attach: !c.request.headers.has("Range"),
     });
     if (answer.kind === "stream") return streamed(digest, answer);
+    fetched = !answer.already;
   }
+  throw new RegistryError("UPSTREAM_INVALID", `${what} was linked but cannot be found`);
 }
 
 /** The blob's size by the upstream's HEAD; its refusal or absence as the mapped OCI error. */

@@ -67,7 +67,8 @@ export interface FillRequest {
   attach: boolean;
 }
 
-export type FillAnswer = { kind: "stored" } | { kind: "stream"; size: number; body: ReadableStream<Uint8Array> };
+/** `already`: the content index had the bytes before this call; nothing was fetched. */
+export type FillAnswer = { kind: "stored"; already?: boolean } | { kind: "stream"; size: number; body: ReadableStream<Uint8Array> };
 /** A RegistryError as plain data, to cross the RPC boundary. */
 export interface WireError {
   code: ErrorCode;
@@ -121,7 +122,7 @@ export class BlobFill extends DurableObject<Env> {
       const digest = parseDigest(req.digest);
       if (await new BlobStore(this.env.BUCKET).stat(digest)) {
         settle.resolve();
-        return { kind: "stored" };
+        return { kind: "stored", already: true };
       }
       const upstream = upstreamByPrefix(readSettings(this.env).UPSTREAMS, req.prefix);
       if (!upstream) throw new RegistryError("NAME_UNKNOWN", `no upstream with prefix ${req.prefix}`);
