@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import { crc32 as zlibCrc32, gunzipSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { crc32, parallelGzip } from "../../src/node/archive/parallel-gzip";
+import { crc32, jsCrc32, parallelGzip } from "../../src/node/archive/parallel-gzip";
 
 async function gz(input: Buffer, pieces: number[], parallelism = 3): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -31,6 +31,8 @@ describe("parallelGzip", () => {
     expect(crc32(b)).toBe(expected);
     expect(crc32(b.subarray(50_000), crc32(b.subarray(0, 50_000)))).toBe(expected);
     if (typeof zlibCrc32 === "function") expect(crc32(b)).toBe(zlibCrc32(b));
+    expect(jsCrc32(b)).toBe(expected);
+    expect(jsCrc32(b.subarray(50_000), jsCrc32(b.subarray(0, 50_000)))).toBe(expected);
   });
 
   it("makes one gzip member any reader inflates to the input, across many blocks, in any chunking", async () => {
