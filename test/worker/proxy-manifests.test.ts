@@ -3,6 +3,7 @@
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { parseDigest } from "../../src/oci/grammar";
+import { Repositories } from "../../src/worker/repository/client";
 import { paths } from "../../src/worker/storage/paths";
 import { expectError, OCI_MANIFEST, req } from "./harness";
 import { FakeUpstream } from "./upstream-control";
@@ -17,11 +18,16 @@ beforeEach(async () => {
 });
 
 describe("manifests by tag", () => {
-  it("a tagged fill has the cache repository's summary recounted (the web UI's list), after the store", async () => {
+  it("a tagged fill goes through the cache repository's object: its summary and tag index (the web UI's lists) have the tag", async () => {
     await up.image("org/summed", "v1");
     expect((await req("GET", "/v2/up/org/summed/manifests/v1", { headers: ACCEPT })).status).toBe(200);
-    // the recount runs after the response (waitUntil), in the repository's object
-    await expect.poll(async () => (await env.BUCKET.get(paths.summary("up/org/summed")))?.json(), { timeout: 5000 }).toMatchObject({ tags: 1, latest: { tag: "v1" } });
+    expect(await (await env.BUCKET.get(paths.summary("up/org/summed")))?.json()).toMatchObject({ tags: 1, latest: { tag: "v1" } });
+    const repositories = new Repositories(env.REPOSITORIES);
+    expect(JSON.parse((await repositories.listTags("up/org/summed", 10))!.json)).toEqual(["v1"]); // the index is built from here on
+    await up.image("org/summed", "v2");
+    expect((await req("GET", "/v2/up/org/summed/manifests/v2", { headers: ACCEPT })).status).toBe(200);
+    expect((await repositories.listTagDetails("up/org/summed", 10, undefined))?.tags.map((t) => t.tag)).toEqual(["v1", "v2"]);
+    expect(await (await env.BUCKET.get(paths.summary("up/org/summed")))?.json()).toMatchObject({ tags: 2, latest: { tag: "v2" } });
   });
 
   it("fetches on a miss, then serves from R2 within the TTL without asking upstream", async () => {

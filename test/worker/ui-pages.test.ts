@@ -4,6 +4,7 @@ import { authEnv } from "./harness";
 import { call } from "./harness";
 import { admin, alice, pushIndex, pushReferrer, pushRichImage, Visitor } from "./ui-helpers";
 import { CSP } from "../../src/worker/ui/layout";
+import { Repositories } from "../../src/worker/repository/client";
 
 describe("page shell", () => {
   it("every page sends a strict CSP, no-store, nosniff and loads only our own stylesheet and script", async () => {
@@ -208,6 +209,8 @@ describe("storage: tag details", () => {
     const key = "repositories/public/old/_manifests/tags/v1";
     const obj = (await e.BUCKET.get(key))!;
     await e.BUCKET.put(key, await obj.arrayBuffer(), { httpMetadata: obj.httpMetadata, customMetadata: { digest: obj.customMetadata!.digest, inline: "1" } });
+    // Such tags are in repositories pushed before the tag index, whose index is built from R2.
+    expect(await new Repositories(e.REPOSITORIES).rebuildTagIndex("public/old")).toBe(true);
     const page = await new Visitor(e).html("/r/public/old");
     expect(page).toContain('<td class="num">—</td>');
     expect(page).toContain(":v1\"");

@@ -192,13 +192,17 @@ export async function scaleWorkload({ registries, rounds, tags, repos, seedConcu
       const all = await walk(server.url, `/v2/${tagRepo}/tags/list?n=${walkPage}`, "tags");
       const want = tags + 1; // + "latest"
       if (new Set(all.names).size !== want) throw new Error(`${server.name}: tag walk found ${new Set(all.names).size} tags, expected ${want}`);
+      // Without `n` (what skopeo list-tags asks): the registry picks the page size.
+      const whole = await walk(server.url, `/v2/${tagRepo}/tags/list`, "tags");
+      if (new Set(whole.names).size !== want) throw new Error(`${server.name}: tag walk without n found ${new Set(whole.names).size} tags, expected ${want}`);
       const cat = await walk(server.url, `/v2/_catalog?n=${walkPage}`, "repositories");
       const found = cat.names.filter((n) => n.startsWith("bench/cat/")).length;
       if (found !== repos) throw new Error(`${server.name}: catalog walk found ${found} of ${repos} repositories`);
       samples.push({ workload: "scale", case: "tags list, first page (n=100)", server: server.name, round, seconds: first.seconds, pages: first.pages, returned: first.names.length });
       samples.push({ workload: "scale", case: `tags list, full walk (n=${walkPage})`, server: server.name, round, seconds: all.seconds, pages: all.pages });
+      samples.push({ workload: "scale", case: "tags list, full walk (no n)", server: server.name, round, seconds: whole.seconds, pages: whole.pages });
       samples.push({ workload: "scale", case: `catalog, full walk (n=${walkPage})`, server: server.name, round, seconds: cat.seconds, pages: cat.pages });
-      log(`scale r${round} ${server.name}: first page ${(first.seconds * 1000).toFixed(1)} ms (${first.names.length} tags), tag walk ${all.seconds.toFixed(2)} s in ${all.pages} pages, catalog ${cat.seconds.toFixed(2)} s in ${cat.pages} pages`);
+      log(`scale r${round} ${server.name}: first page ${(first.seconds * 1000).toFixed(1)} ms (${first.names.length} tags), tag walk ${all.seconds.toFixed(2)} s in ${all.pages} pages, without n ${whole.seconds.toFixed(3)} s in ${whole.pages} pages, catalog ${cat.seconds.toFixed(2)} s in ${cat.pages} pages`);
     }
   }
   return samples;

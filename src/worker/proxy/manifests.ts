@@ -138,10 +138,9 @@ async function store_(c: RequestContext, t: ProxyTarget, digest: Digest, m: Upst
   } catch (e) {
     throw lyingUpstream(t.upstream, `manifest ${t.repo}@${digest}`, `is not a valid manifest (${(e as Error).message})`);
   }
-  const pushed = await c.storage.manifests.put(t.cacheRepo, digest, m.bytes, facts, tag);
-  // Stored outside the repository's object (no tag-move race matters in a cache): have it recount the
-  // cache repository's summary for the web UI, after the write (storage/summaries.ts).
-  if (pushed) c.waitUntil(c.repositories.recount(t.cacheRepo).catch((e) => console.error("proxy: recounting a summary failed", e)));
+  // Through the cache repository's object, like a push: it moves the tag in its queue and keeps the
+  // repository's summary and tag index (repository/tag-index.ts) with it.
+  await c.repositories.putManifest(t.cacheRepo, digest, m.bytes, m.mediaType, tag);
   const bytes = m.bytes.buffer.slice(m.bytes.byteOffset, m.bytes.byteOffset + m.bytes.byteLength) as ArrayBuffer;
   return { digest, mediaType: facts.mediaType, size: m.bytes.byteLength, bytes };
 }

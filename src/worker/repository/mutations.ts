@@ -38,6 +38,10 @@
  *    last, inside the same queued call, from what the mutation did; a mutation that fails other than with
  *    a DomainError (those come before any write) forgets it, and the next reader has it recounted. `summary` and `recount` run
  *    in the queue too, so a recount never interleaves with a mutation's writes.
+ * 7. The tag index (tag-index.ts, in the object's own SQLite storage; its header has the protocol) is
+ *    marked before a mutation's R2 writes and updated after them inside the same queued call, so the tags
+ *    list, which reads it without queueing, shows each mutation entirely or not at all. A rebuild of the
+ *    index from R2 runs in the queue, so no mutation interleaves with one of its steps.
  *
  * Why a Durable Object rather than conditional writes on etags (measured: docs/decisions.md, "tag moves"):
  * R2 has `onlyIf` on put but not on delete, so neither the clean-up of step 2 nor the tag deletes of step 4
@@ -47,32 +51,37 @@
 import { DomainError, type PlainDomainError } from "../domain-errors";
 import { type Digest, parseDigest } from "../../oci/grammar";
 import { parseManifest } from "../../oci/manifest";
-import type { ManifestStore, TagOptions } from "../storage/manifests";
+import type { ManifestStore, TagDetailPage, TagOptions } from "../storage/manifests";
 import type { RepositorySummary, SummaryStore } from "../storage/summaries";
+import type { TagIndex, TagChange, TagNamesPage } from "./tag-index";
 
 export type MutationResult<T> = { ok: true; value: T } | { ok: false; error: PlainDomainError };
 
 export class RepositoryMutations {
   private queue: Promise<unknown> = Promise.resolve();
 
+  /** `index`: the repository's tag index, kept by every mutation (none: tests of the R2 protocol alone). */
   constructor(
     private readonly store: ManifestStore,
     private readonly summaries: SummaryStore,
+    private readonly index?: TagIndex,
   ) {}
 
   /** Store a manifest (already checked by the Worker) and move `tag` to it (create-only when immutable). */
   putManifest(name: string, digest: string, bytes: Uint8Array, contentType: string, tag?: string, opts: TagOptions = {}): Promise<void> {
-    return this.mutation(name, async () => {
+    return this.mutation(name, async (change) => {
       const facts = parseManifest(bytes, contentType);
-      const pushed = await this.store.put(name, parseDigest(digest), bytes, facts, tag, opts);
+      const { pushed, written } = await this.store.put(name, parseDigest(digest), bytes, facts, tag, opts);
+      change.written = written;
       if (pushed) await this.summaries.tagPushed(name, pushed);
     });
   }
 
   /** Remove a tag; returns the digest it pointed at. */
   deleteTag(name: string, tag: string): Promise<Digest> {
-    return this.mutation(name, async () => {
+    return this.mutation(name, async (change) => {
       const digest = await this.store.deleteTag(name, tag);
+      change.removed = [tag];
       await this.summaries.tagsRemoved(name, [tag]);
       return digest;
     });
@@ -80,9 +89,46 @@ export class RepositoryMutations {
 
   /** Remove a revision and every tag still pointing at it. */
   deleteManifest(name: string, digest: string): Promise<void> {
-    return this.mutation(name, async () => {
+    return this.mutation(name, async (change) => {
       const removed = await this.store.deleteManifest(name, parseDigest(digest));
+      change.removed = removed;
       await this.summaries.tagsRemoved(name, removed);
+    });
+  }
+
+  /**
+   * Up to `n` tag names after `last` from the tag index, or null when the index cannot answer yet (the
+   * caller lists R2). A trusted index answers at once, without queueing; otherwise a rebuild step runs in
+   * the queue first.
+   */
+  async listTags(name: string, n: number, last?: string): Promise<TagNamesPage | null> {
+    return (await this.indexReady(name)) ? this.index!.listNamesJson(n, last) : null;
+  }
+
+  /** Like listTags, with each tag's details, narrowed to tags starting with `prefix`. */
+  async listTagDetails(name: string, n: number, last: string | undefined, prefix: string): Promise<TagDetailPage | null> {
+    return (await this.indexReady(name)) ? this.index!.listDetails(n, last, prefix) : null;
+  }
+
+  /** Forget the tag index and build it again from R2 (one step; later reads continue it). */
+  rebuildIndex(name: string): Promise<boolean> {
+    return this.exclusive(async () => {
+      if (!this.index) return false;
+      this.index.invalidate();
+      return this.index.rebuildStep((n, after) => this.store.listTagDetails(name, n, after));
+    });
+  }
+
+  private async indexReady(name: string): Promise<boolean> {
+    if (!this.index) return false;
+    if (this.index.ready) return true;
+    return this.exclusive(async () => {
+      try {
+        return await this.index!.rebuildStep((n, after) => this.store.listTagDetails(name, n, after));
+      } catch (e) {
+        console.error(JSON.stringify({ msg: "repository: rebuilding the tag index failed", repository: name, reason: String((e as Error)?.message ?? e) }));
+        return false;
+      }
     });
   }
 
@@ -102,17 +148,28 @@ export class RepositoryMutations {
 
   /**
    * A queued mutation. A DomainError (unknown tag or manifest, invalid manifest) is thrown before any
-   * write; any other failure may come mid-way, so the summary is forgotten: what it knows may no longer
-   * be what R2 holds.
+   * tag write; any other failure may come mid-way, so the summary is forgotten and the tag index no
+   * longer trusted: what they know may no longer be what R2 holds. `fn` records what it did to the tags
+   * in `change`, which the index applies once `fn` has succeeded.
    */
-  private mutation<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  private mutation<T>(name: string, fn: (change: TagChange) => Promise<T>): Promise<T> {
     return this.exclusive(async () => {
+      const change: TagChange = {};
+      await this.index?.adopt(async () => (await this.store.listTags(name, 1)).names.length > 0);
+      this.index?.begin();
+      let result: T;
       try {
-        return await fn();
+        result = await fn(change);
       } catch (err) {
-        if (!(err instanceof DomainError)) await this.summaries.forget(name).catch(() => undefined);
+        const domain = err instanceof DomainError;
+        // Failed after its tag writes completed (the summary's write): the index can still take them.
+        if (!domain && ("written" in change || "removed" in change)) this.index?.commit(change);
+        else this.index?.fail(domain);
+        if (!domain) await this.summaries.forget(name).catch(() => undefined);
         throw err;
       }
+      this.index?.commit(change);
+      return result;
     });
   }
 

@@ -45,6 +45,13 @@ export interface TagDetail {
   artifactType?: string;
 }
 
+/** What a put did: to the tag, for the repository's summary (`pushed`), and the tag object it wrote (for the tag index). */
+export interface PutOutcome {
+  pushed: TagPushed | null;
+  /** Null when no tag object was written (no tag, or an immutable tag pushed again with its manifest). */
+  written: TagDetail | null;
+}
+
 export interface TagDetailPage {
   tags: TagDetail[];
   more: boolean;
@@ -72,8 +79,8 @@ export class ManifestStore {
     this.catalog = new CatalogStore(bucket);
   }
 
-  /** Store a revision (and point `tag` at it); says what happened to the tag, for the repository's summary. */
-  async put(name: string, digest: Digest, bytes: Uint8Array, facts: ManifestFacts, tag?: string, opts: TagOptions = {}): Promise<TagPushed | null> {
+  /** Store a revision (and point `tag` at it); says what happened to the tag, for the repository's summary and tag index. */
+  async put(name: string, digest: Digest, bytes: Uint8Array, facts: ManifestFacts, tag?: string, opts: TagOptions = {}): Promise<PutOutcome> {
     // An immutable tag that points elsewhere refuses the push before anything is stored.
     if (tag !== undefined && opts.immutable) await this.checkImmutableTarget(name, tag, digest);
     const summary = await this.summarize(name, facts);
@@ -88,12 +95,14 @@ export class ManifestStore {
       });
     }
     let pushed: TagPushed | null = null;
+    let written: TagDetail | null = null;
     if (tag !== undefined) {
       const moved = await this.moveTag(name, tag, digest, bytes, facts.mediaType, summary, opts);
       pushed = { tag, digest: digest.toString(), pushedAt: moved.uploaded.getTime(), contentSize: sizeOf(summary.contentSize), added: moved.previous === null };
+      if (moved.written) written = detailOf(tag, digest.toString(), facts.mediaType, moved.uploaded, summary);
     }
     await this.catalog.add(name);
-    return pushed;
+    return { pushed, written };
   }
 
   /** TAG_IMMUTABLE unless the immutable `tag` is absent or already points at `digest`. */
@@ -157,15 +166,7 @@ export class ManifestStore {
     for (const o of page.objects) {
       const m = o.customMetadata;
       if (!m.digest) continue;
-      tags.push({
-        tag: prefix + o.name,
-        digest: m.digest,
-        mediaType: o.contentType ?? "application/octet-stream",
-        pushedAt: o.uploaded,
-        contentSize: m.contentSize !== undefined ? Number(m.contentSize) : undefined,
-        platforms: m.platforms ? m.platforms.split(",") : undefined,
-        artifactType: m.artifactType || undefined,
-      });
+      tags.push(detailOf(prefix + o.name, m.digest, o.contentType ?? "application/octet-stream", o.uploaded, m));
     }
     return { tags, more: page.more };
   }
@@ -260,11 +261,11 @@ export class ManifestStore {
     mediaType: string,
     summary: Record<string, string> = {},
     opts: TagOptions = {},
-  ): Promise<{ previous: Digest | null; uploaded: Date }> {
+  ): Promise<{ previous: Digest | null; uploaded: Date; written: boolean }> {
     const previous = await this.resolveTag(name, tag);
     if (opts.immutable && previous) {
       if (previous.toString() !== digest.toString()) throw immutableTagTaken(name, tag, previous);
-      return { previous, uploaded: new Date() }; // pushed again with the same manifest: the tag already says so
+      return { previous, uploaded: new Date(), written: false }; // pushed again with the same manifest: the tag already says so
     }
     await this.bucket.put(paths.tagged(name, digest, tag), "");
     const written = await this.bucket.put(paths.tag(name, tag), bytes, {
@@ -275,15 +276,24 @@ export class ManifestStore {
     if (!written) {
       // Create-only and someone created it first (it was absent a moment ago).
       const winner = await this.resolveTag(name, tag);
-      if (winner?.toString() === digest.toString()) return { previous: winner, uploaded: new Date() };
+      if (winner?.toString() === digest.toString()) return { previous: winner, uploaded: new Date(), written: false };
       await this.bucket.delete(paths.tagged(name, digest, tag));
       throw immutableTagTaken(name, tag, winner);
     }
     if (previous && previous.toString() !== digest.toString()) {
       await this.bucket.delete(paths.tagged(name, previous, tag));
     }
-    return { previous, uploaded: written?.uploaded ?? new Date() };
+    return { previous, uploaded: written.uploaded, written: true };
   }
+}
+
+/** A tag as listings show it, from what its object records (its metadata, or the summary written into it). */
+function detailOf(tag: string, digest: string, mediaType: string, uploaded: Date, m: Record<string, string>): TagDetail {
+  const t: TagDetail = { tag, digest, mediaType, pushedAt: uploaded };
+  if (m.contentSize !== undefined) t.contentSize = Number(m.contentSize);
+  if (m.platforms) t.platforms = m.platforms.split(",");
+  if (m.artifactType) t.artifactType = m.artifactType;
+  return t;
 }
 
 /** An immutable tag that already points at another manifest (or was just created by another push). */

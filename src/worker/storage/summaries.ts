@@ -11,9 +11,8 @@
  *   - missing (a repository pushed before summaries existed, or one forgotten below): recount;
  *   - a mutation that failed half-way may have changed tags the summary does not know of: forget it;
  *   - older than RECOUNT_AFTER_MS when read (a Durable Object killed mid-call could leave one off by a
- *     tag): readers ask for a recount in the background; until then they show it as it is;
- *   - the pull-through cache stores manifests outside the object (src/worker/proxy/manifests.ts) and asks
- *     for a recount after each tagged store.
+ *     tag): readers ask for a recount in the background; until then they show it as it is.
+ * The pull-through cache stores fetched manifests and tags through the object too (proxy/manifests.ts).
  * A recount lists the tags (keys only, one list call per 1,000, at most RECOUNT_LIMIT) and reads the
  * latest tag's metadata. Every write carries a new `version`, so a reader may cache what it derived from
  * a repository's tags under (name, version): any change through the object changes the version.

@@ -6,14 +6,11 @@
  * Two reads are made cheap for large repositories (issue 15: every page under 200 ms with 1,000 tags):
  * - the repositories page reads each repository's summary (storage/summaries.ts), one small object,
  *   instead of listing its tags;
- * - a tag page's listing is kept in this isolate under the repository summary's version, which every
- *   tag change through the repository's object replaces before the change answers: a listing cached
- *   under the current version is what R2 holds (a mutation in flight may show on either side, as with an
- *   uncached read). Tags the pull-through cache stores change the version when its recount runs, just
- *   after the store; TAG_PAGE_TTL_MS bounds any other way a cached listing could lag (a recount that
- *   failed). No version (no summary yet): not cached. Access is checked before, on every request.
+ * - a tag page comes from the repository object's tag index (repository/tag-index.ts): one RPC and one
+ *   range query, up to date when a push or delete through the object answers (every tag mutation,
+ *   the pull-through cache's included, goes through it). While the index is being built, R2 is listed.
+ *   Access is checked before, on every request.
  */
-import { LruTtl } from "../cache/content-cache";
 import type { TagDetailPage } from "../storage/manifests";
 import { RECOUNT_AFTER_MS, type RepositorySummary } from "../storage/summaries";
 import { type UiContext, mayView } from "./context";
@@ -62,22 +59,7 @@ export async function repoSummary(c: UiContext, name: string): Promise<Repositor
   return s;
 }
 
-/** Tag listings kept per isolate (at most this many, and about TAG_PAGE_CACHE_BYTES of them). */
-const TAG_PAGE_ENTRIES = 64;
-const TAG_PAGE_CACHE_BYTES = 16 * 1024 * 1024;
-/** A cached tag listing is never older than this, whatever the version says. */
-export const TAG_PAGE_TTL_MS = 60_000;
-/** A rough size of a listed tag in memory, for the cache's bound. */
-const BYTES_PER_TAG = 400;
-const tagPages = new LruTtl<TagDetailPage>(TAG_PAGE_ENTRIES, TAG_PAGE_CACHE_BYTES);
-
-/** Up to `n` tags after `after` starting with `prefix`, with their details (see the header: cached under the summary's version). */
+/** Up to `n` tags after `after` starting with `prefix`, with their details (see the header). */
 export async function tagPage(c: UiContext, name: string, n: number, after: string | undefined, prefix: string): Promise<TagDetailPage> {
-  const summary = await c.storage.summaries.get(name);
-  const key = summary && JSON.stringify([name, summary.version, n, after ?? null, prefix]);
-  const hit = key ? tagPages.get(key) : undefined;
-  if (hit) return hit;
-  const listed = await c.storage.manifests.listTagDetails(name, n, after, prefix);
-  if (key) tagPages.set(key, listed, 256 + listed.tags.length * BYTES_PER_TAG, TAG_PAGE_TTL_MS);
-  return listed;
+  return (await c.repositories.listTagDetails(name, n, after, prefix)) ?? (await c.storage.manifests.listTagDetails(name, n, after, prefix));
 }
