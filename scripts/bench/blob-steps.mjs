@@ -12,7 +12,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { processTree } from "./lib/procs.mjs";
+import { cpuByGroup } from "./lib/procs.mjs";
 import { memoryGroup, startFloor, startWharf } from "./lib/servers.mjs";
 import { snapshotCheckout } from "./lib/snapshot.mjs";
 
@@ -20,15 +20,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const count = Number(process.argv[2] ?? 40);
 const size = Number(process.argv[3] ?? 1e6);
 
-function cpu(server) {
-  const classify = memoryGroup(server);
-  const sums = {};
-  for (const p of processTree(server.pid)) {
-    const g = classify(p);
-    if (g) sums[g] = (sums[g] ?? 0) + p.cpuSeconds;
-  }
-  return sums;
-}
+/** CPU seconds so far of each process group of the server (lib/procs.mjs, grouped as memoryGroup says). */
+const cpu = (server) => cpuByGroup([server.pid], memoryGroup(server));
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

@@ -34,7 +34,7 @@ import { fileURLToPath } from "node:url";
 import { measure, OCI_MANIFEST } from "./lib/load.mjs";
 import { listeningPorts, processTree } from "./lib/procs.mjs";
 import { seedTinyImage, uploadBlob } from "./lib/registry-api.mjs";
-import { startDistribution, startFloor, startWharf } from "./lib/servers.mjs";
+import { startDistribution, startFloor, startWharf, workerSocket } from "./lib/servers.mjs";
 import { snapshotCheckout } from "./lib/snapshot.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -92,21 +92,11 @@ async function connectionLoad(url, { connections: n, seconds: s }) {
   return { rps: latencies.length / elapsed, p50ms: latencies[Math.floor(latencies.length / 2)], requests: latencies.length };
 }
 
-/** The Worker's own socket under a `wrangler dev` tree: a port of the other workerd that answers `probe`. */
+/** The Worker's own socket (servers.mjs workerSocket), or an error naming the server. */
 async function workerUrl(server, wranglerPort, probe) {
-  for (const p of processTree(server.pid)) {
-    if (!p.comm.startsWith("workerd")) continue;
-    const ports = listeningPorts(p.pid);
-    if (ports.includes(wranglerPort)) continue;
-    for (const port of ports) {
-      try {
-        const r = await fetch(`http://127.0.0.1:${port}${probe.path}`, { signal: AbortSignal.timeout(2000) });
-        const body = await r.text();
-        if (probe.ok(r, body)) return `http://127.0.0.1:${port}`;
-      } catch {}
-    }
-  }
-  throw new Error(`no workerd socket of ${server.name} answers ${probe.path}`);
+  const url = await workerSocket(server, wranglerPort, probe.path, probe.ok);
+  if (!url) throw new Error(`no workerd socket of ${server.name} answers ${probe.path}`);
+  return url;
 }
 
 /** Which group a process of a server tree counts in; workerd split into wrangler's proxy and the Worker. */

@@ -11,7 +11,7 @@
  */
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { processTree } from "./lib/procs.mjs";
+import { cpuByGroup } from "./lib/procs.mjs";
 import { putManifest, seedTinyImage } from "./lib/registry-api.mjs";
 import { memoryGroup, startWharf } from "./lib/servers.mjs";
 import { snapshotCheckout } from "./lib/snapshot.mjs";
@@ -21,15 +21,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const tags = Number(process.argv[2] ?? 2000);
 const samples = Number(process.argv[3] ?? 60);
 
-function cpu(server) {
-  const classify = memoryGroup(server);
-  const sums = {};
-  for (const p of processTree(server.pid)) {
-    const g = classify(p);
-    if (g) sums[g] = (sums[g] ?? 0) + p.cpuSeconds;
-  }
-  return sums;
-}
+/** CPU seconds so far of each process group of the server (lib/procs.mjs, grouped as memoryGroup says). */
+const cpu = (server) => cpuByGroup([server.pid], memoryGroup(server));
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

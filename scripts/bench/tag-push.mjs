@@ -11,7 +11,7 @@
  */
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { processTree } from "./lib/procs.mjs";
+import { cpuByGroup } from "./lib/procs.mjs";
 import { putManifest, seedTinyImage } from "./lib/registry-api.mjs";
 import { memoryGroup, startWharf } from "./lib/servers.mjs";
 import { snapshotCheckout } from "./lib/snapshot.mjs";
@@ -21,12 +21,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const puts = Number(process.argv[2] ?? 300);
 const concurrency = Number(process.argv[3] ?? 16);
 
-function workerdCpu(server) {
-  const classify = memoryGroup(server);
-  let sum = 0;
-  for (const p of processTree(server.pid)) if (classify(p) === "workerd") sum += p.cpuSeconds;
-  return sum;
-}
+/** CPU seconds so far of the server's workerd processes (lib/procs.mjs). */
+const workerdCpu = (server) => cpuByGroup([server.pid], memoryGroup(server)).workerd ?? 0;
 
 const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))];
 

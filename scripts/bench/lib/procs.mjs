@@ -168,7 +168,7 @@ export function rssBytes(pid) {
 }
 
 /** CPU seconds (user + system) used so far by each group of a process tree. */
-function cpuByGroup(rootPids, classify) {
+export function cpuByGroup(rootPids, classify) {
   const sums = {};
   for (const root of rootPids) {
     for (const p of processTree(root)) {
