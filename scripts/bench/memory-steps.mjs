@@ -74,7 +74,7 @@ function send(url, method, { file, start = 0, end = -1, headers = {} } = {}) {
     const u = new URL(url);
     const len = end >= start ? end - start + 1 : 0;
     const hdrs = method === "GET" ? headers : { ...headers, "Content-Length": String(len) };
-    const req = request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers: hdrs }, (r) => {
+    const req = request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers: hdrs, agent: false }, (r) => {
       let bytes = 0;
       const parts = [];
       r.on("data", (d) => {
@@ -116,10 +116,10 @@ async function pushChunked(base, repo, b, chunk) {
 }
 
 /** GET the blob as a client does: follow the redirect (to the signed blob URL) and read every byte. */
-async function pull(base, repo, b) {
-  let r = await send(`${base}/v2/${repo}/blobs/${b.digest}`, "GET");
-  if (r.status === 307 || r.status === 302) r = await send(new URL(r.headers.location, base), "GET");
-  expect(r, 200);
+async function pull(base, repo, b, headers = {}) {
+  let r = await send(`${base}/v2/${repo}/blobs/${b.digest}`, "GET", { headers });
+  if (r.status === 307 || r.status === 302) r = await send(new URL(r.headers.location, base), "GET", { headers });
+  expect(r, headers.Range ? 206 : 200);
   if (r.bytes !== b.size) throw new Error(`pull read ${r.bytes} bytes of ${b.size}`);
   return r.headers["wharf-edge-cache"] ?? "";
 }
@@ -226,6 +226,7 @@ try {
     steps.push([`r${round} pull it (1st)`, () => pull(base, repo, whole)]);
     steps.push([`r${round} pull it (2nd)`, () => pull(base, repo, whole)]);
     steps.push([`r${round} push ${opt.blob} MiB in ${opt.chunk} MiB chunks`, () => pushChunked(base, repo, chunked, opt.chunk * MiB), () => { rmSync(whole.file); chunked = blobFile(size); }]);
+    steps.push([`r${round} pull it, Range: all of it (no Cache API)`, () => pull(base, repo, chunked, { Range: `bytes=0-${size - 1}` })]);
     steps.push([`r${round} pull it`, () => pull(base, repo, chunked), null, () => rmSync(chunked.file)]);
   }
   if (opt.big > 0) {
@@ -244,7 +245,13 @@ try {
     prepare?.();
     const s = sampleRss([wharf.pid], (p) => (p.pid === procs.worker ? "worker" : p.pid === procs.proxy ? "proxy" : null));
     const t0 = performance.now();
-    const edge = await fn();
+    let edge;
+    try {
+      edge = await fn();
+    } catch (e) {
+      edge = `FAILED: ${e.message}`;
+      console.error(`${label}: ${e.message}; the server's log ends:\n${wharf.log().slice(-3000)}`);
+    }
     const wall = (performance.now() - t0) / 1000;
     const { peakBytes } = s.stop();
     after?.();
