@@ -2,7 +2,7 @@
 /**
  * `npm install` / `npm ci` (postinstall): make the local runtime (`wrangler dev` and the R2 simulator)
  * move bytes at about the speed of the disk beneath it. Changes only local development tools; nothing
- * that runs in production, and no behaviour (same bytes, ranges, checksums, errors). Five patches:
+ * that runs in production, and no behaviour (same bytes, ranges, checksums, errors). Six patches:
  *
  * - multipart reads: miniflare assembles a GET of a multipart object (what every chunked push stores)
  *   by piping each part's blob stream through a JavaScript TransformStream, chunk by small chunk.
@@ -33,6 +33,13 @@
  *   DEV_SERVER_READY where the Worker listens after every reload (and that a reload began), when
  *   WHARF_WORKER_EVENTS=1; scripts/start.mjs then sends connections straight there. Nothing changes for
  *   a `wrangler dev` started without that variable.
+ * - wrangler dev's Worker port: wrangler asks miniflare for the Worker's socket with no port, so every
+ *   start and every reload picks a random one. Patched, WHARF_WORKER_PORT (set by scripts/start.mjs)
+ *   is that port, and miniflare binds the same one again at each reload. start.mjs then points signed
+ *   blob URLs straight at it: blob bytes skip both wrangler's proxy and our front. Through wrangler's
+ *   proxy, ten concurrent cold pulls of one 200 MB blob (test/e2e/proxy.test.ts) left 3-4 of the nine
+ *   redirected GETs without an answer for good (1 round in 2 here, 2026-12-02: they never reached the
+ *   Worker); through our front they all finished, but node copies bodies at 300-900 MB/s of CPU.
  * - wrangler dev's request log: the miniflare instance that runs wrangler's ProxyWorker (every request
  *   passes it) logs each request by an HTTP request to wrangler's node process ("[wrangler:info] GET /v2/
  *   200 OK (5ms)"). Measured with 600 sequential GETs, load 3.3: the floor Worker's trivial `/ping` cost
@@ -48,6 +55,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { WORKER_PORT_MARK } from "./lib/wrangler-patches.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const R2_WORKERS = [
@@ -172,6 +180,19 @@ function patchWorkerEvents(text) {
   return parts.join(WORKER_PATCHED);
 }
 
+const PORT_MARK = WORKER_PORT_MARK;
+const PORT_ORIGINAL = `    initialPort: void 0,
+    initialIp: "127.0.0.1",`;
+
+/** The Worker's socket on WHARF_WORKER_PORT when that is set: the new text, or null when not found exactly once. */
+function patchWorkerPort(text) {
+  const parts = text.split(PORT_ORIGINAL);
+  if (parts.length !== 2) return null;
+  return parts.join(`    ${PORT_MARK}
+    initialPort: process.env.WHARF_WORKER_PORT ? Number(process.env.WHARF_WORKER_PORT) : void 0,
+    initialIp: "127.0.0.1",`);
+}
+
 const REQUEST_LOG_MARK = "/* wharf: ProxyWorker request log off (scripts/patch-simulator.mjs) */";
 const REQUEST_LOG_ORIGINAL = `          handleStructuredLogs,
           liveReload: false
@@ -213,6 +234,13 @@ const PATCHES = [
     apply: patchWorkerEvents,
     what: "the Worker's address told over IPC",
     otherwise: "npm start keeps sending every request through wrangler dev's proxy",
+  },
+  {
+    files: WRANGLER_CLI,
+    mark: PORT_MARK,
+    apply: patchWorkerPort,
+    what: "the Worker's port fixed by WHARF_WORKER_PORT",
+    otherwise: "npm start's signed blob URLs go through its front",
   },
 ];
 

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { importTs } from "./lib/import-ts.mjs";
 import { frontServer } from "./lib/front.mjs";
 import { freePort } from "./lib/net.mjs";
+import { workerPortPatched } from "./lib/wrangler-patches.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const { SETTING_NAMES, parseSettings } = await importTs("src/worker/settings.ts");
@@ -81,8 +82,9 @@ try {
 // on to the Worker's workerd: 1.5-3 ms of CPU per request in that workerd, against 1-4 ms in the Worker
 // itself and 0.1-0.6 ms in this front (README, "Benchmark", issue 17 item 4).
 // wrangler (patched by scripts/patch-simulator.mjs, WHARF_WORKER_EVENTS=1) says over its IPC channel
-// where the Worker listens after each (re)load, and when a reload begins; each reload starts a new
-// workerd on a new port and stops the old one. So:
+// where the Worker listens after each (re)load, and when a reload begins; each reload stops the old
+// workerd and starts a new one, on the same port (WHARF_WORKER_PORT, patched too; a random one each time
+// without the patch). So:
 // - new connections go to the Worker that wrangler last reported ready, and to wrangler's port from the
 //   start of a reload until the new Worker is ready (wrangler's proxy holds them until then, as it
 //   always did), or whenever the Worker's socket refuses a connection;
@@ -106,6 +108,8 @@ console.log(`wharf: ${authMode}`);
 // already in use"; start it again on fresh ports, a few times, before giving up.
 const STARTS = 3;
 const ownBlobOrigin = !isSet("BLOB_URL_ORIGIN");
+const fixedWorkerPort = workerPortPatched(root);
+let workerSocketPort = null;
 let child;
 function startWrangler(attempt) {
   return (async () => {
@@ -114,15 +118,19 @@ function startWrangler(attempt) {
       "dev", "--ip", "127.0.0.1", "--port", String(internalPort), "--persist-to", data,
       "--inspector-port", String(await freePort()), "--show-interactive-dev-session=false", "--log-level", process.env.WHARF_LOG_LEVEL || "info",
     ];
-    // Signed blob URLs point straight at wrangler's port: blob bytes (pulls) skip the front's extra hop.
-    if (ownBlobOrigin) vars.BLOB_URL_ORIGIN = `http://127.0.0.1:${internalPort}`;
+    // Signed blob URLs point straight at the Worker's own socket (the port the patched wrangler binds
+    // it to, WHARF_WORKER_PORT): blob bytes (pulls) pass neither wrangler's proxy nor this front. Not
+    // at wrangler's port: through its proxy, some of ten concurrent GETs there were never answered
+    // (scripts/patch-simulator.mjs). Unpatched, they go to this front (unset: the request's origin).
+    if (attempt > 1 || !workerSocketPort) workerSocketPort = await freePort();
+    if (ownBlobOrigin && fixedWorkerPort) vars.BLOB_URL_ORIGIN = `http://127.0.0.1:${workerSocketPort}`;
     for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
     console.log(`wharf: wrangler dev listens on 127.0.0.1:${internalPort} behind this front`);
     workerPort = null;
     child = spawn(join(root, "node_modules", ".bin", "wrangler"), args, {
       cwd: root,
       stdio: ["ignore", "pipe", "pipe", "ipc"],
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", WHARF_WORKER_EVENTS: "1" },
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", WHARF_WORKER_EVENTS: "1", WHARF_WORKER_PORT: String(workerSocketPort) },
     });
     child.on("message", (m) => {
       let e;

@@ -66,6 +66,20 @@ describe("wharf push, skopeo pull", () => {
     expect(noCache.match(/Pushed/g)?.length).toBe(2);
     expect(again).toContain(aux.Digest);
     expect(noCache).toContain(aux.Digest);
+
+    // --compression-level: level 1 makes other (larger) gzip streams of the same tars; the image's
+    // content (diff_ids, config) is the same.
+    await wharfOk(["push", "--no-cache", "--compression-level", "1", archive, `${wharf.host}/cli/docker-fast:v1`]);
+    const fast = await (await fetch(`${wharf.url}/v2/cli/docker-fast/manifests/v1`, { headers: { Accept: "application/vnd.docker.distribution.manifest.v2+json" } })).json();
+    expect(fast.config.digest).toBe(manifest.config.digest);
+    const sizes = (m: { layers: { size: number }[] }) => m.layers.reduce((a, l) => a + l.size, 0);
+    expect(sizes(fast)).toBeGreaterThan(sizes(manifest));
+    const fastPulled = join(work, "skopeo-pulled-fast");
+    skopeo("copy", "--src-tls-verify=false", `docker://${wharf.host}/cli/docker-fast:v1`, `oci:${fastPulled}:x`);
+    expect(layerDiffIds(fastPulled, ociImage(fastPulled, "x").layers)).toEqual(diffIds);
+    const badLevel = await wharfCli(["push", "--compression-level", "11", archive, `${wharf.host}/cli/docker-bad:v1`]);
+    expect(badLevel.code).toBe(2);
+    expect(badLevel.stderr).toMatch(/--compression-level must be a whole number from 1 \(fastest\) to 9/);
   });
 
   it("pushes a skopeo oci: layout (directory and tar) with every digest preserved", async () => {

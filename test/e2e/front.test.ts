@@ -1,9 +1,10 @@
 // npm start's path: the TCP front (scripts/start.mjs) sends connections straight to the Worker's own
-// workerd socket, past wrangler dev's proxy, and follows the Worker to its new socket when wrangler
-// reloads it. Runs a copy of the checkout, so that the test can edit a source file to make wrangler reload.
+// workerd socket, past wrangler dev's proxy, signed blob URLs point there too, and the Worker keeps
+// that port when wrangler reloads it. Runs a copy of the checkout, so that the test can edit a source file to make wrangler reload.
 // Where the front's connections go is read from /proc (the ports its established sockets connect to).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -87,6 +88,20 @@ async function upstreamPorts(): Promise<number[]> {
   }
 }
 
+/** Push a random 64 KiB blob to `repo` (POST, then PUT ?digest=); its bytes and where its GET redirects. */
+async function pushBlob(repo: string): Promise<{ bytes: Buffer; location: string }> {
+  const bytes = randomBytes(65536);
+  const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  const start = await fetch(`${wharf.url}/v2/${repo}/blobs/uploads/`, { method: "POST" });
+  expect(start.status).toBe(202);
+  const put = new URL(start.headers.get("Location")!, wharf.url);
+  put.searchParams.set("digest", digest);
+  expect((await fetch(put, { method: "PUT", body: bytes })).status).toBe(201);
+  const get = await fetch(`${wharf.url}/v2/${repo}/blobs/${digest}`, { redirect: "manual" });
+  expect(get.status).toBe(307);
+  return { bytes, location: get.headers.get("Location")! };
+}
+
 const workerPorts = () => [...wharf.log().matchAll(/the front connects straight to the Worker on 127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
 const wranglerPort = () => Number(/wrangler dev listens on 127\.0\.0\.1:(\d+)/.exec(wharf.log())?.[1]);
 
@@ -116,6 +131,15 @@ describe("npm start's front", () => {
     expect((await freshGet(worker, "/v2/")).status).toBe(200);
   });
 
+  it("points signed blob URLs straight at the Worker's socket: blob bytes pass neither the front nor wrangler's proxy", async () => {
+    const { location, bytes } = await pushBlob("front-probe/blob");
+    const url = new URL(location, wharf.url);
+    expect(Number(url.port)).toBe(workerPorts().at(-1));
+    const got = await fetch(url);
+    expect(got.status).toBe(200);
+    expect(Buffer.from(await got.arrayBuffer()).equals(bytes)).toBe(true);
+  });
+
   it("leaves the Host the client sent for the Worker to see (addresses it writes into pages and challenges)", async () => {
     const page = await freshGet(wharf.port, "/getting-started");
     expect(page.status).toBe(200);
@@ -124,19 +148,28 @@ describe("npm start's front", () => {
     expect(named.body).toContain("docker login registry.example:5000 ");
   });
 
-  it("follows the Worker to its new socket when wrangler reloads it: new connections reach the new Worker, the old socket is gone", async () => {
+  it("follows the Worker through a reload: the new workerd binds the same port, connections to the old one close, new ones and signed URLs reach the new Worker", async () => {
     const before = workerPorts();
     const old = before.at(-1)!;
+    const { location, bytes } = await pushBlob("front-probe/reload");
+    const held = await heldConnection(wharf.port);
+    const closed = new Promise<void>((r) => held.once("close", () => r()));
     const router = join(copy, "src", "worker", "router.ts");
     writeFileSync(router, `${readFileSync(router, "utf8")}\n// edited by test/e2e/front.test.ts: wrangler reloads the Worker\n`);
     const deadline = Date.now() + 90_000;
     while (workerPorts().length === before.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     const now = workerPorts();
     expect(now.length, `no reload reported:\n${wharf.log().slice(-3000)}`).toBeGreaterThan(before.length);
-    expect(now.at(-1)).not.toBe(old);
-    expect(await accepts(old)).toBe(false);
-    expect(await upstreamPorts()).toEqual([now.at(-1)]);
+    // WHARF_WORKER_PORT (scripts/patch-simulator.mjs): the same port, a new workerd behind it.
+    expect(now.at(-1)).toBe(old);
+    await closed;
+    expect(await accepts(old)).toBe(true);
+    expect(await upstreamPorts()).toEqual([old]);
     expect((await freshGet(wharf.port, "/v2/front-probe-reloaded/tags/list")).status).toBe(404);
     expect((await freshGet(wharf.port, "/v2/")).status).toBe(200);
+    // A signed URL handed out before the reload still serves the blob.
+    const got = await fetch(new URL(location, wharf.url));
+    expect(got.status).toBe(200);
+    expect(Buffer.from(await got.arrayBuffer()).equals(bytes)).toBe(true);
   }, 120_000);
 });

@@ -1,6 +1,6 @@
 // Blobs through the pull-through cache: fills streamed to the client and into R2 with the digest checked,
 // one upstream GET for concurrent pulls (the BlobFill Durable Object), disconnects, redirects, auth.
-import { env } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { parseDigest } from "../../src/oci/grammar";
 import { paths } from "../../src/worker/storage/paths";
@@ -32,6 +32,9 @@ async function getFollowing(path: string, headers: Record<string, string> = {}):
   Object.defineProperty(again, "first", { value: res });
   return again;
 }
+
+/** The BlobFill object of a digest (proxy/blobs.ts fillBlob picks the same one). */
+const fillObject = (digest: string) => env.FILLS.get(env.FILLS.idFromName(digest));
 
 async function waitFor<T>(fn: () => Promise<T | null>, ms = 10_000): Promise<T> {
   const end = Date.now() + ms;
@@ -104,6 +107,49 @@ describe("blob fills", () => {
     const again = await getFollowing(`/v2/fill/gone/app/blobs/${digest}`);
     expect(await sha256(await bytesOf(again))).toBe(digest);
     expect((await fill.contentRequests()).filter((r) => r.startsWith("GET "))).toHaveLength(1);
+  });
+
+  it("a fill of known size (one R2 put) leaves nothing in its object's storage: no record, no alarm", async () => {
+    const data = randomBytes(3 * 1024 * 1024);
+    const digest = await fill.blob("whole/app", data);
+    expect(await sha256(await bytesOf(await req("GET", `/v2/fill/whole/app/blobs/${digest}`)))).toBe(digest);
+    await waitFor(() => env.BUCKET.head(paths.layerLink("fill/whole/app", parseDigest(digest))));
+    await runInDurableObject(fillObject(digest), async (_o, state) => {
+      expect([...(await state.storage.list()).keys()]).toEqual([]);
+      expect(await state.storage.getAlarm()).toBeNull();
+    });
+  });
+
+  it("a fill in parts that died midway: its record survives, and the alarm aborts the upload and deletes its data", async () => {
+    const digest = `sha256:${"d".repeat(64)}`;
+    const dataKey = paths.data("fill-died-midway");
+    const upload = await env.BUCKET.createMultipartUpload(dataKey);
+    const part = await upload.uploadPart(1, randomBytes(5 * 1024 * 1024));
+    const stub = fillObject(digest);
+    await runInDurableObject(stub, async (_o, state) => {
+      await state.storage.put("fill", { digest, dataKey, uploadId: upload.uploadId, startedAt: Date.now() - 7200_000 });
+      await state.storage.setAlarm(Date.now() + 60_000);
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    await runInDurableObject(stub, async (_o, state) => expect(await state.storage.get("fill")).toBeUndefined());
+    // Aborted: the upload takes no more parts and cannot be completed.
+    await expect(env.BUCKET.resumeMultipartUpload(dataKey, upload.uploadId).complete([part])).rejects.toThrow();
+    expect(await env.BUCKET.head(dataKey)).toBeNull();
+  });
+
+  it("the alarm of a fill whose data object the content index names (it finished) keeps the data", async () => {
+    const data = randomBytes(4096);
+    const digest = await pushBlob("kept/app", data);
+    const info = await env.BUCKET.head(paths.blobIndex(parseDigest(digest)));
+    const dataKey = info!.customMetadata!.data;
+    const stub = fillObject(digest);
+    await runInDurableObject(stub, async (_o, state) => {
+      await state.storage.put("fill", { digest, dataKey, startedAt: Date.now() - 7200_000 });
+      await state.storage.setAlarm(Date.now() + 60_000);
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    await runInDurableObject(stub, async (_o, state) => expect(await state.storage.get("fill")).toBeUndefined());
+    expect((await env.BUCKET.head(dataKey))?.size).toBe(data.length);
   });
 
   it("a ranged GET on a miss waits for the fill and gets its range", async () => {

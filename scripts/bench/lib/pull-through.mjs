@@ -56,14 +56,20 @@ export async function pullThroughWorkload({ root, distribution, floor, images, r
           t.cold = await skopeoPull(image, proxy, `pt/${repo}`, timeoutMs);
           await waitIdle(wharf.pid); // the fills' stores, after their clients had every byte
           t.warm = await skopeoPull(image, proxy, `pt/${repo}`, timeoutMs);
-          await skopeoPush(image, proxy, `bench/pushed-${key}-r${round}`, timeoutMs);
-          t.pushed = await skopeoPull(image, proxy, `bench/pushed-${key}-r${round}`, timeoutMs);
+          // The pushed image is another variant (new digests): pulling the same digests again would
+          // find the edge cache filled by the warm pull's signed GETs, which the warm pull had to fill.
+          const pushed = imageVariant(baseImage, join(work, `${key}-r${round}-pushed`), `pull-through/${key}/${round}/pushed`);
+          await skopeoPush(pushed, proxy, `bench/pushed-${key}-r${round}`, timeoutMs);
+          await waitIdle(wharf.pid);
+          t.pushed = await skopeoPull(pushed, proxy, `bench/pushed-${key}-r${round}`, timeoutMs);
           for (const op of OPS) samples.push({ ...base, op, server: op === "direct" ? "distribution" : "wharf", seconds: t[op] });
           log(`pull-through ${key} r${round}: direct ${t.direct.toFixed(2)} s, cold ${t.cold.toFixed(2)} s, warm ${t.warm.toFixed(2)} s, pushed ${t.pushed.toFixed(2)} s`);
           if (floor && image.blobs.length > 2) samples.push(...(await blobPhase(baseImage, { key, round, work, distribution, floor, proxy, timeoutMs })));
         } catch (e) {
           log(`FAILED pull-through ${key} r${round}: ${String(e?.message ?? e).split("\n")[0]}`);
           samples.push({ ...base, op: "round", failed: true, error: String(e?.message ?? e).slice(0, 2000), serverLog: wharf.log().slice(-3000) });
+        } finally {
+          for (const dir of [`${key}-r${round}`, `${key}-r${round}-pushed`]) removeDir(join(work, dir));
         }
       }
     }

@@ -165,14 +165,16 @@ export function summarize({ samples, images, plan, machine: m, date }) {
     const bytes = pick(samples, { workload: "pull" })[0]?.bytes ?? NaN;
     P(`Pull of one ${(bytes / 2 ** 20).toFixed(0)} MiB blob pushed in 16 MiB chunks (so stored as a multipart object), with curl, against the floor's get of the same bytes (CPU: the server's processes):`);
     P("");
-    P("| read | time | CPU | time / floor single get | CPU / floor single get | stored as |");
-    P("|---|---|---|---|---|---|");
+    const atSocket = "floor: get of a single object, at its Worker's socket";
+    const floorSocket = med(samples, { workload: "pull", case: atSocket }, "seconds");
+    P("| read | time | CPU | time / floor single get | time / floor single get at its Worker's socket | CPU / floor single get | stored as |");
+    P("|---|---|---|---|---|---|---|");
     for (const c of cases) {
       const t = med(samples, { workload: "pull", case: c }, "seconds");
       const cpu = median(pick(samples, { workload: "pull", case: c }).map(cpuOf));
       const stored = pick(samples, { workload: "pull", case: c })[0]?.stored ?? (c.includes("multipart") ? "multipart" : c.includes("single") ? "single" : "");
-      P(`| ${c} | ${fmtS(t)} (${fmtMBs(bytes, t)}) | ${fmtCpu(cpu)} | ${fmtX(t / floorSingle)} | ${fmtX(cpu / floorCpu)} | ${stored} |`);
-      summary.pull = [...(summary.pull ?? []), { read: c, seconds: t, cpu, overFloorSeconds: t / floorSingle, overFloorCpu: cpu / floorCpu }];
+      P(`| ${c} | ${fmtS(t)} (${fmtMBs(bytes, t)}) | ${fmtCpu(cpu)} | ${fmtX(t / floorSingle)} | ${fmtX(t / floorSocket)} | ${fmtX(cpu / floorCpu)} | ${stored} |`);
+      summary.pull = [...(summary.pull ?? []), { read: c, seconds: t, cpu, overFloorSeconds: t / floorSingle, overFloorAtSocketSeconds: t / floorSocket, overFloorCpu: cpu / floorCpu }];
     }
     P("");
   }
@@ -222,7 +224,10 @@ export function summarize({ samples, images, plan, machine: m, date }) {
     }
   }
   for (const p of summary.pull ?? []) {
-    if (p.read.startsWith("Wharf")) targets.push({ target: `multipart pull, ${p.read.replace(/^Wharf: /, "")} ≤ 1.5x floor single get (time)`, value: p.overFloorSeconds, limit: 1.5, above: false });
+    if (!p.read.startsWith("Wharf")) continue;
+    targets.push({ target: `multipart pull, ${p.read.replace(/^Wharf: /, "")} ≤ 1.5x floor single get (time)`, value: p.overFloorSeconds, limit: 1.5, above: false });
+    // The stricter reading: the floor past wrangler's proxy too, as npm start's signed blob URLs go.
+    if (Number.isFinite(p.overFloorAtSocketSeconds)) targets.push({ target: `multipart pull, ${p.read.replace(/^Wharf: /, "")} ≤ 1.5x floor single get at its Worker's socket (time)`, value: p.overFloorAtSocketSeconds, limit: 1.5, above: false });
   }
   for (const walkRow of summary.scale.filter((r) => r.operation.startsWith("tags list, full walk"))) {
     targets.push({ target: `${walkRow.operation.replace(/^tags list, /, "tags list ")} < 5x distribution`, value: walkRow.wharfOverDistribution, limit: 5, above: false });

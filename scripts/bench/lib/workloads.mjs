@@ -226,9 +226,14 @@ export async function multipartPullWorkload({ wharfs, floor, rounds, bytes, work
       for (const [label, query] of [["floor: get of a single object", ""], ["floor: get of a multipart object", `?part=${chunk}`]]) {
         const key = `mp-r${round}-${query ? "multi" : "single"}`;
         await run("curl", ["-sS", "-f", "-H", "Expect:", "-T", blob.path, `${floor.url}/${key}${query}`], { timeoutMs });
-        const r = await withMemory(floor, async () => (await run("curl", ["-sS", "-f", "-o", "/dev/null", `${floor.url}/${key}`], { timeoutMs })).seconds);
-        samples.push({ ...base, case: label, server: "floor", seconds: r.seconds, cpu: r.cpu });
-        log(`pull r${round} ${label}: ${r.seconds.toFixed(2)} s (cpu ${cpuText(r.cpu)})`);
+        // At wrangler's port (its proxy on the way) and, for the single object, at the Worker's own socket:
+        // where npm start's signed blob URLs point, so Wharf's redirected pull has no proxy on the way.
+        const entries = [[label, floor.url], ...(query || !floor.workerUrl ? [] : [[`${label}, at its Worker's socket`, floor.workerUrl]])];
+        for (const [name, url] of entries) {
+          const r = await withMemory(floor, async () => (await run("curl", ["-sS", "-f", "-o", "/dev/null", `${url}/${key}`], { timeoutMs })).seconds);
+          samples.push({ ...base, case: name, server: "floor", seconds: r.seconds, cpu: r.cpu });
+          log(`pull r${round} ${name}: ${r.seconds.toFixed(2)} s (cpu ${cpuText(r.cpu)})`);
+        }
       }
       for (const [label, w] of wharfs) {
         const repo = `bench/mp-r${round}`;

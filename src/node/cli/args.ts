@@ -25,6 +25,17 @@ export function platformOption(s: string | undefined): Platform | null {
   }
 }
 
+/**
+ * --compression-level: gzip level 1 (fastest) to 9 (smallest) for the layers a push compresses (docker
+ * archives keep them uncompressed); absent: zlib's default, 6. Level 1 compresses about twice as fast
+ * here, into about 11 % more bytes (README, "Benchmark").
+ */
+export function compressionLevelOption(s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  if (!/^[1-9]$/.test(s.trim())) throw new UsageError(`--compression-level must be a whole number from 1 (fastest) to 9 (smallest), not "${s}"`);
+  return Number(s.trim());
+}
+
 export function formatOption(s: string | undefined, out: string): "docker" | "oci" {
   if (s === undefined) return out.endsWith(".tar") ? "docker" : "oci";
   if (s !== "docker" && s !== "oci") throw new UsageError(`--format must be docker or oci, not ${s}`);

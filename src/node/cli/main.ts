@@ -14,7 +14,7 @@ import { copyImage } from "../transfer/copy";
 import { pullImages } from "../transfer/pull";
 import { defaultLayerCachePath, LayerCache } from "../transfer/layer-cache";
 import { pushArchive } from "../transfer/push";
-import { formatOption, parseSize, platformOption, UsageError } from "./args";
+import { compressionLevelOption, formatOption, parseSize, platformOption, UsageError } from "./args";
 import { findCredentials, removeCredentials, saveCredentials } from "./credentials";
 import { gcCommand } from "./gc";
 import { hashPasswordCommand } from "./hash-password";
@@ -26,6 +26,7 @@ const USAGE = `usage: wharf <command> [options]
 
   push <archive.tar|layout-dir> <host[:port]/repo[:tag]>   push a docker save archive or OCI layout
        [--chunk-size 16MiB] [--image repo:tag|N] [--platform os/arch] [--no-cache]
+       [--compression-level 1-9]                            gzip level for a docker archive's layers (default 6)
   pull <ref>... <out.tar|dir> [--format docker|oci] [--platform os/arch|all]
   copy <src-ref> <dst-ref> [--platform os/arch]            registry to registry (mounts or skips blobs)
   tags <host/repo>                                          list tags
@@ -49,6 +50,7 @@ const OPTIONS = {
   insecure: { type: "boolean" },
   retries: { type: "string" },
   "chunk-size": { type: "string" },
+  "compression-level": { type: "string" },
   image: { type: "string" },
   platform: { type: "string" },
   format: { type: "string" },
@@ -148,6 +150,7 @@ const COMMANDS: Record<string, Run> = {
       image: v.image,
       platform: v.platform ? platformOption(v.platform) ?? undefined : undefined,
       layerCache: v["no-cache"] ? null : new LayerCache(defaultLayerCachePath()),
+      compressionLevel: compressionLevelOption(v["compression-level"]),
     });
     return 0;
   },

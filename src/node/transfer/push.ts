@@ -35,6 +35,8 @@ export interface PushOptions {
   platform?: Platform;
   /** Where docker-archive layers went before (skip/mount without recompressing); null: no cache. */
   layerCache?: LayerCache | null;
+  /** gzip level (1-9) for docker-archive layers stored uncompressed; default zlib's (6). */
+  compressionLevel?: number;
 }
 
 export interface PushResult {
@@ -114,7 +116,7 @@ interface DockerLayerPlan {
   read?: number;
 }
 
-function planLayer(src: FileSource, path: string, diffId: string, compression: string): DockerLayerPlan {
+function planLayer(src: FileSource, path: string, diffId: string, compression: string, level: number | undefined): DockerLayerPlan {
   if (compression === "gzip") {
     return { path, diffId, mediaType: MediaTypes.dockerLayerGzip, source: { open: () => src.open(path) } };
   }
@@ -124,7 +126,7 @@ function planLayer(src: FileSource, path: string, diffId: string, compression: s
     open: () => {
       const d = diffHasher((n) => (plan.read = n));
       plan.lastDiff = d.digest;
-      return Readable.from(src.open(path)).pipe(d.stream).pipe(parallelGzip());
+      return Readable.from(src.open(path)).pipe(d.stream).pipe(parallelGzip({ level }));
     },
   };
   return plan;
@@ -138,7 +140,7 @@ async function pushDockerImage(client: RegistryClient, src: FileSource, entry: D
   if (diffIds.length !== entry.Layers.length) {
     throw new Error(`${src.path}: config has ${diffIds.length} diff_ids but manifest.json lists ${entry.Layers.length} layers`);
   }
-  const plans = await Promise.all(entry.Layers.map(async (p, i) => planLayer(src, p, diffIds[i], sniffCompression(await src.head(p, 4)))));
+  const plans = await Promise.all(entry.Layers.map(async (p, i) => planLayer(src, p, diffIds[i], sniffCompression(await src.head(p, 4)), opts.compressionLevel)));
   for (const p of plans) ev.layer(shortId(p.diffId), "Preparing");
   const cache = opts.layerCache ?? null;
   const hostRepo = `${client.host}/${repo}`;

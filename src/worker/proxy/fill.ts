@@ -13,7 +13,12 @@
  *     1. checks the content index: bytes already there (a fill that finished just before) → "stored";
  *     2. GETs the blob upstream (redirects followed without credentials); an upstream error ends the job
  *        with the mapped OCI error, which every waiting follower gets too;
- *     3. records {dataKey, uploadId?} in its storage and arms an alarm (see below);
+ *     3. for a fill in parts (size unknown, or above the single-put limit) records {dataKey, uploadId?} in
+ *        its storage and arms an alarm (see below). A fill of known size is one R2 put and records
+ *        nothing: should the object die after that put and before step 6 indexes it, the data object is
+ *        unreferenced, and garbage collection's orphan sweep removes it (gc/mark.ts), as it does for an
+ *        upload's commit that fails there. (Nothing written also means a fresh object per digest never
+ *        opens its own storage; in the local simulator that is a new SQLite file per blob.);
  *     4. streams the body in 1 MiB chunks into the storage BlobWriter (storage/blob-writer.ts: hashed on
  *        the way; one streamed put up to 4 GiB with a known size, else equal multipart parts as uploads
  *        are), each chunk also queued for the leader's own client (ClientFeed, bounded; the last chunk is
@@ -37,9 +42,10 @@
  *   follower would, then is served from R2.
  * - A follower whose cache repository differs from the leader's gets "stored"; its Worker confirms the
  *   blob exists in its own upstream repository (HEAD) before linking it there.
- * - Crash or eviction mid-fill: the record of step 3 survives; the alarm (1 hour after the start, re-armed
- *   while a job runs) deletes the data object and aborts the multipart upload unless the content index
- *   names that very object. The in-flight job is memory only: after a restart the next request leads.
+ * - Crash or eviction mid-fill in parts: the record of step 3 survives; the alarm (1 hour after the start,
+ *   re-armed while a job runs) deletes the data object and aborts the multipart upload unless the
+ *   content index names that very object. The in-flight job is memory only: after a restart the next
+ *   request leads.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../config";
@@ -154,9 +160,12 @@ export class BlobFill extends DurableObject<Env> {
   private async pump(u: Upstream, req: FillRequest, digest: Digest, blob: UpstreamBlob, feed: ClientFeed | null): Promise<void> {
     const what = `blob ${req.repo}@${req.digest}`;
     const writer = new BlobStore(this.env.BUCKET).writer(readSettings(this.env).UPLOAD_PART_SIZE);
+    const whole = blob.size !== null && blob.size <= WHOLE_OBJECT_MAX_BYTES;
     const record: FillRecord = { digest: req.digest, dataKey: writer.draft.dataKey, startedAt: Date.now() };
-    await this.ctx.storage.put("fill", record);
-    await this.ctx.storage.setAlarm(Date.now() + ALARM_MS);
+    if (!whole) {
+      await this.ctx.storage.put("fill", record);
+      await this.ctx.storage.setAlarm(Date.now() + ALARM_MS);
+    }
     let held: Uint8Array | null = null;
     let received = 0;
     // The upstream's bytes, counted and checked against its Content-Length, each also queued for the
@@ -187,8 +196,8 @@ export class BlobFill extends DurableObject<Env> {
       feed.close();
     }
     try {
-      if (blob.size !== null && blob.size <= WHOLE_OBJECT_MAX_BYTES) {
-        await writer.putWhole(chunks(), blob.size, release);
+      if (whole) {
+        await writer.putWhole(chunks(), blob.size!, release);
       } else {
         for await (const chunk of chunks()) await writer.write(chunk);
       }
@@ -208,7 +217,7 @@ export class BlobFill extends DurableObject<Env> {
       throw e;
     } finally {
       await blob.body.cancel().catch(() => undefined);
-      await this.ctx.storage.delete("fill");
+      if (!whole) await this.ctx.storage.delete("fill");
     }
   }
 
