@@ -187,6 +187,7 @@ export function cpuByGroup(rootPids, classify) {
  */
 export function sampleRss(rootPids, classify, everyMs = 100) {
   const peak = {};
+  let start = null;
   let samples = 0;
   const cpu0 = cpuByGroup(rootPids, classify);
   const tick = () => {
@@ -199,6 +200,7 @@ export function sampleRss(rootPids, classify, everyMs = 100) {
       }
     }
     for (const [k, v] of Object.entries(sums)) peak[k] = Math.max(peak[k] ?? 0, v);
+    start ??= sums;
     samples++;
   };
   tick();
@@ -209,7 +211,7 @@ export function sampleRss(rootPids, classify, everyMs = 100) {
       tick();
       const cpu1 = cpuByGroup(rootPids, classify);
       const cpuSeconds = Object.fromEntries(Object.entries(cpu1).map(([k, v]) => [k, v - (cpu0[k] ?? 0)]));
-      return { peakBytes: peak, cpuSeconds, samples };
+      return { peakBytes: peak, startBytes: start, cpuSeconds, samples };
     },
   };
 }

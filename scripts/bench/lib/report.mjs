@@ -115,6 +115,7 @@ export function summarize({ samples, images, plan, machine: m, date }) {
   const big = Object.keys(images).find((k) => k === "big");
   if (big) {
     const peak = (server, op, group) => median(pick(samples, { workload: "transfer", case: big, client: server === "floor" ? "curl" : "skopeo", server, op }).map((s) => (group ? s.memory?.[group] : Object.values(s.memory ?? {}).reduce((a, b) => a + b, 0))));
+    const atStart = (server) => median(pick(samples, { workload: "transfer", case: big, client: server === "floor" ? "curl" : "skopeo", server, op: "push" }).map((s) => s.memoryAtStart?.workerd ?? NaN));
     const wharfSum = median(pick(samples, { workload: "transfer", case: big, client: "skopeo", server: "wharf", op: "push" }).map((s) => (s.memory?.front ?? 0) + (s.memory?.workerd ?? 0)));
     const rows = {
       "distribution (docker-registry)": peak("distribution", "push", "registry"),
@@ -123,6 +124,11 @@ export function summarize({ samples, images, plan, machine: m, date }) {
       "  of which our node TCP front": peak("wharf", "push", "front"),
       "  (not counted: wrangler's own node processes)": peak("wharf", "push", "wrangler"),
       "floor: workerd processes during the same put": peak("floor", "push", "workerd"),
+      // What the push itself added: workerd keeps memory from earlier work (the R2 simulator's dead
+      // read buffers after multipart pulls: docs/benchmarks.md, "Memory across workloads").
+      "Wharf workerd: RSS when the push began": atStart("wharf"),
+      "Wharf workerd: growth during the push (peak minus that)": peak("wharf", "push", "workerd") - atStart("wharf"),
+      "floor workerd: growth during the put": peak("floor", "push", "workerd") - atStart("floor"),
     };
     P(`Peak resident memory during the push of the ${images[big].label} image (sampled from /proc every 100 ms, sum over each group's processes):`);
     P("");

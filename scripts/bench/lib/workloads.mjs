@@ -33,8 +33,8 @@ async function withMemory(server, fn) {
   const sampler = sampleRss([server.pid], memoryGroup(server));
   try {
     const seconds = await fn();
-    const { peakBytes, cpuSeconds } = sampler.stop();
-    return { seconds, memory: peakBytes, cpu: cpuSeconds };
+    const { peakBytes, startBytes, cpuSeconds } = sampler.stop();
+    return { seconds, memory: peakBytes, memoryAtStart: startBytes, cpu: cpuSeconds };
   } catch (e) {
     sampler.stop();
     throw e;
@@ -64,7 +64,7 @@ export async function transferWorkload({ registries, floor, images, rounds, clie
             try {
               push = await withMemory(server, () => client.push(image, server, repo, timeoutMs));
               if (server.kind === "wharf") stored = describeStorage(image, storedAs(server.dataDir, image.blobs.map((b) => b.digest)));
-              samples.push({ ...base, op: "push", seconds: push.seconds, memory: push.memory, cpu: push.cpu, stored });
+              samples.push({ ...base, op: "push", seconds: push.seconds, memory: push.memory, memoryAtStart: push.memoryAtStart, cpu: push.cpu, stored });
               pull = await withMemory(server, () => client.pull(image, server, repo, timeoutMs));
               samples.push({ ...base, op: "pull", seconds: pull.seconds, memory: pull.memory, cpu: pull.cpu, stored });
             } catch (e) {
