@@ -83,7 +83,7 @@ export async function transferWorkload({ registries, floor, images, rounds, clie
       let get;
       try {
         put = await withMemory(floor, () => floorPut(image, floor, `${key}-r${round}`, timeoutMs));
-        samples.push({ ...base, op: "push", seconds: put.seconds, memory: put.memory, cpu: put.cpu });
+        samples.push({ ...base, op: "push", seconds: put.seconds, memory: put.memory, memoryAtStart: put.memoryAtStart, cpu: put.cpu });
         get = await withMemory(floor, () => floorGet(image, floor, `${key}-r${round}`, timeoutMs));
         samples.push({ ...base, op: "pull", seconds: get.seconds, memory: get.memory, cpu: get.cpu });
       } catch (e) {
