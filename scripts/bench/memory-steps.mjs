@@ -22,13 +22,13 @@
  * (HeapProfiler.collectGarbage), which tells garbage apart from memory something still holds.
  * `--env K=V` passes K=V to scripts/start.mjs (and so to wrangler and workerd), to try settings.
  */
-import { createHash, randomFillSync } from "node:crypto";
-import { closeSync, createReadStream, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { createReadStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeRandomFile } from "./lib/images.mjs";
 import { cleanupLater, listeningPorts, processTree, removeDir, rssBytes, sampleRss, waitIdle } from "./lib/procs.mjs";
 import { startWharf } from "./lib/servers.mjs";
 import { snapshotCheckout } from "./lib/snapshot.mjs";
@@ -53,20 +53,7 @@ const WebSocket = createRequire(join(root, "node_modules", "wrangler", "package.
 const work = cleanupLater(mkdtempSync(join(tmpdir(), "wharf-memsteps-")));
 let files = 0;
 /** A new file of random bytes, with its digest. */
-function blobFile(size) {
-  const file = join(work, `blob-${files++}`);
-  const hash = createHash("sha256");
-  const fd = openSync(file, "w");
-  const buf = Buffer.alloc(8 * MiB);
-  for (let off = 0; off < size; off += buf.length) {
-    randomFillSync(buf);
-    const n = Math.min(buf.length, size - off);
-    writeSync(fd, buf, 0, n);
-    hash.update(buf.subarray(0, n));
-  }
-  closeSync(fd);
-  return { file, size, digest: `sha256:${hash.digest("hex")}` };
-}
+const blobFile = (size) => writeRandomFile(join(work, `blob-${files++}`), size);
 
 /** One HTTP request, the body streamed from `file` (start..end); resolves when the answer is read. */
 function send(url, method, { file, start = 0, end = -1, headers = {} } = {}) {

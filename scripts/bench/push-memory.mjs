@@ -8,16 +8,15 @@
  * one whole-blob PATCH with Content-Length, PUT ?digest=), and to Wharf in chunks as the wharf CLI does
  * (PATCH with Content-Range, `chunk MiB` each, default 64). Prints peak RSS and seconds for each.
  */
-import { createHash } from "node:crypto";
 import { closeSync, createReadStream, mkdtempSync, openSync, readSync, writeSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeRandomFile } from "./lib/images.mjs";
 import { cleanupLater, removeDir, sampleRss } from "./lib/procs.mjs";
 import { memoryGroup, startFloor, startWharf } from "./lib/servers.mjs";
 import { snapshotCheckout } from "./lib/snapshot.mjs";
-import { randomFillSync } from "node:crypto";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const MiB = 2 ** 20;
@@ -26,19 +25,7 @@ const chunk = Number(process.argv[3] ?? 64) * MiB;
 
 const work = cleanupLater(mkdtempSync(join(tmpdir(), "wharf-pushmem-")));
 const file = join(work, "blob");
-const hash = createHash("sha256");
-{
-  const fd = openSync(file, "w");
-  const buf = Buffer.alloc(8 * MiB);
-  for (let off = 0; off < size; off += buf.length) {
-    randomFillSync(buf);
-    const n = Math.min(buf.length, size - off);
-    writeSync(fd, buf, 0, n);
-    hash.update(buf.subarray(0, n));
-  }
-  closeSync(fd);
-}
-const digest = `sha256:${hash.digest("hex")}`;
+const { digest } = writeRandomFile(file, size);
 
 /** One HTTP request with a body read from the file (start..end), streamed. */
 function send(url, method, { start = 0, end = -1, headers = {} } = {}) {

@@ -20,10 +20,9 @@ function writeBlob(layout, bytes) {
   return { digest: `sha256:${hex}`, size: bytes.length };
 }
 
-/** A blob of `size` random bytes, written and hashed in 4 MiB pieces (never whole in memory). */
-function writeRandomBlob(layout, size) {
-  const tmp = join(layout, "blobs", "sha256", `.partial-${process.pid}`);
-  const fd = openSync(tmp, "w");
+/** A file of `size` random bytes, written and hashed in 4 MiB pieces (never whole in memory). */
+export function writeRandomFile(file, size) {
+  const fd = openSync(file, "w");
   const hash = createHash("sha256");
   const buf = Buffer.allocUnsafe(4 << 20);
   for (let left = size; left > 0; ) {
@@ -35,9 +34,15 @@ function writeRandomBlob(layout, size) {
     left -= n;
   }
   closeSync(fd);
-  const hex = hash.digest("hex");
-  renameSync(tmp, join(layout, "blobs", "sha256", hex));
-  return { digest: `sha256:${hex}`, size };
+  return { file, size, digest: `sha256:${hash.digest("hex")}` };
+}
+
+/** A blob of `size` random bytes in an OCI layout (writeRandomFile, then named by its digest). */
+function writeRandomBlob(layout, size) {
+  const tmp = join(layout, "blobs", "sha256", `.partial-${process.pid}`);
+  const { digest } = writeRandomFile(tmp, size);
+  renameSync(tmp, join(layout, "blobs", ...digest.split(":")));
+  return { digest, size };
 }
 
 function writeImage(layout, layers) {
