@@ -12,30 +12,15 @@
 import { createHash, randomBytes } from "node:crypto";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { cpuByGroup } from "./lib/procs.mjs";
-import { memoryGroup, startFloor, startWharf } from "./lib/servers.mjs";
+import { startFloor, startWharf } from "./lib/servers.mjs";
 import { snapshotCheckout } from "./lib/snapshot.mjs";
+import { timedStep } from "./lib/steps.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const count = Number(process.argv[2] ?? 40);
 const size = Number(process.argv[3] ?? 1e6);
 
-/** CPU seconds so far of each process group of the server (lib/procs.mjs, grouped as memoryGroup says). */
-const cpu = (server) => cpuByGroup([server.pid], memoryGroup(server));
-
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-async function timed(steps, name, server, fn) {
-  const c0 = cpu(server);
-  const t0 = performance.now();
-  const r = await fn();
-  const ms = performance.now() - t0;
-  const c1 = cpu(server);
-  const s = (steps[name] ??= { ms: [], cpu: {} });
-  s.ms.push(ms);
-  for (const [k, v] of Object.entries(c1)) s.cpu[k] = (s.cpu[k] ?? 0) + (v - (c0[k] ?? 0));
-  return r;
-}
 
 async function ok(res, status) {
   await res.arrayBuffer();
@@ -59,14 +44,14 @@ try {
   }
   for (const [i, b] of blobs.entries()) {
     const repo = `steps/r${i % 4}`;
-    await timed(steps, "HEAD (404)", wharf, async () => ok(await fetch(`${wharf.url}/v2/${repo}/blobs/${b.digest}`, { method: "HEAD" }), 404));
-    const post = await timed(steps, "POST", wharf, async () => ok(await fetch(`${wharf.url}/v2/${repo}/blobs/uploads/`, { method: "POST" }), 202));
+    await timedStep(steps, "HEAD (404)", wharf, async () => ok(await fetch(`${wharf.url}/v2/${repo}/blobs/${b.digest}`, { method: "HEAD" }), 404));
+    const post = await timedStep(steps, "POST", wharf, async () => ok(await fetch(`${wharf.url}/v2/${repo}/blobs/uploads/`, { method: "POST" }), 202));
     const loc = new URL(post.headers.get("Location"), wharf.url);
-    await timed(steps, "PATCH (whole blob)", wharf, async () => ok(await fetch(loc, { method: "PATCH", body: b.bytes, headers: { "Content-Type": "application/octet-stream" } }), 202));
+    await timedStep(steps, "PATCH (whole blob)", wharf, async () => ok(await fetch(loc, { method: "PATCH", body: b.bytes, headers: { "Content-Type": "application/octet-stream" } }), 202));
     const put = new URL(loc);
     put.searchParams.set("digest", b.digest);
-    await timed(steps, "PUT ?digest=", wharf, async () => ok(await fetch(put, { method: "PUT" }), 201));
-    await timed(steps, "floor PUT", floor, async () => ok(await fetch(`${floor.url}/steps/${i}`, { method: "PUT", body: b.bytes }), 200));
+    await timedStep(steps, "PUT ?digest=", wharf, async () => ok(await fetch(put, { method: "PUT" }), 201));
+    await timedStep(steps, "floor PUT", floor, async () => ok(await fetch(`${floor.url}/steps/${i}`, { method: "PUT", body: b.bytes }), 200));
   }
   console.log(`${count} blobs of ${size} bytes, one after another; median wall ms, CPU ms per blob by process group`);
   console.log("| step | wall ms | workerd | wrangler | front |");

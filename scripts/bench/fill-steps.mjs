@@ -12,34 +12,21 @@
  *                waits until Wharf is idle, so the CPU counted includes the store that follows the answer;
  *   - warm:      the same GET again, its 307 followed to the signed URL (a hit).
  * Prints the median wall time per step and the CPU each server's process groups used per blob
- * (lib/procs.mjs cpuByGroup: workerd, wrangler's node processes, our front). Sequential on purpose: the
+ * (lib/steps.mjs timedStep: workerd, wrangler's node processes, our front). Sequential on purpose: the
  * figures are per blob, not throughput.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { cpuByGroup, waitIdle } from "./lib/procs.mjs";
-import { memoryGroup, startDistribution, startFloor, startWharf } from "./lib/servers.mjs";
+import { waitIdle } from "./lib/procs.mjs";
+import { median } from "./lib/report.mjs";
+import { startDistribution, startFloor, startWharf } from "./lib/servers.mjs";
 import { snapshotCheckout } from "./lib/snapshot.mjs";
+import { timedStep } from "./lib/steps.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const count = Number(process.argv[2] ?? 30);
 const size = Number(process.argv[3] ?? 1e6);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const cpu = (server) => cpuByGroup([server.pid], memoryGroup(server));
-
-async function timed(steps, name, server, fn, settle = false) {
-  const c0 = server ? cpu(server) : {};
-  const t0 = performance.now();
-  await fn();
-  const ms = performance.now() - t0;
-  if (server && settle) await waitIdle(server.pid, { everyMs: 100 });
-  const c1 = server ? cpu(server) : {};
-  const s = (steps[name] ??= { ms: [], cpu: {} });
-  s.ms.push(ms);
-  for (const [k, v] of Object.entries(c1)) s.cpu[k] = (s.cpu[k] ?? 0) + (v - (c0[k] ?? 0));
-}
-
 /** GET `url` (following redirects) and check the bytes' digest. */
 async function get(url, digest) {
   const res = await fetch(url);
@@ -77,10 +64,10 @@ try {
   await waitIdle(wharf.pid, { everyMs: 100 });
   const steps = {};
   for (const [i, b] of blobs.slice(0, count).entries()) {
-    await timed(steps, "direct (distribution)", null, () => get(source(b), b.digest));
-    await timed(steps, "floor fill", floor, () => get(`${floor.url}/fill-${i}?from=${encodeURIComponent(source(b))}`, b.digest), true);
-    await timed(steps, "Wharf cold (store included)", wharf, () => get(through(b), b.digest), true);
-    await timed(steps, "Wharf warm (307 + signed GET)", wharf, () => get(through(b), b.digest), true);
+    await timedStep(steps, "direct (distribution)", null, () => get(source(b), b.digest));
+    await timedStep(steps, "floor fill", floor, () => get(`${floor.url}/fill-${i}?from=${encodeURIComponent(source(b))}`, b.digest), { settle: true });
+    await timedStep(steps, "Wharf cold (store included)", wharf, () => get(through(b), b.digest), { settle: true });
+    await timedStep(steps, "Wharf warm (307 + signed GET)", wharf, () => get(through(b), b.digest), { settle: true });
   }
   console.log(`${count} blobs of ${size} bytes, one after another; median wall ms, CPU ms per blob by process group`);
   console.log("| step | wall ms | workerd | wrangler | front |");

@@ -11,9 +11,8 @@
  */
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { cpuByGroup } from "./lib/procs.mjs";
 import { putManifest, seedTinyImage } from "./lib/registry-api.mjs";
-import { memoryGroup, startWharf } from "./lib/servers.mjs";
+import { serverCpu, startWharf } from "./lib/servers.mjs";
 import { snapshotCheckout } from "./lib/snapshot.mjs";
 import { OCI_MANIFEST } from "./lib/load.mjs";
 
@@ -21,8 +20,6 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const tags = Number(process.argv[2] ?? 2000);
 const samples = Number(process.argv[3] ?? 60);
 
-/** CPU seconds so far of each process group of the server (lib/procs.mjs, grouped as memoryGroup says). */
-const cpu = (server) => cpuByGroup([server.pid], memoryGroup(server));
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -57,14 +54,14 @@ try {
   for (const [label, path, headers] of cases) {
     for (let i = 0; i < 5; i++) await get(wharf.url + path, headers);
     const viaFront = [];
-    const c0 = cpu(wharf);
+    const c0 = serverCpu(wharf);
     let bytes = 0;
     for (let i = 0; i < samples; i++) {
       const t0 = performance.now();
       bytes = await get(wharf.url + path, headers);
       viaFront.push(performance.now() - t0);
     }
-    const c1 = cpu(wharf);
+    const c1 = serverCpu(wharf);
     const straight = [];
     if (wharf.innerUrl) {
       for (let i = 0; i < samples; i++) {

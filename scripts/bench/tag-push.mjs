@@ -11,9 +11,8 @@
  */
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { cpuByGroup } from "./lib/procs.mjs";
 import { putManifest, seedTinyImage } from "./lib/registry-api.mjs";
-import { memoryGroup, startWharf } from "./lib/servers.mjs";
+import { serverCpu, startWharf } from "./lib/servers.mjs";
 import { snapshotCheckout } from "./lib/snapshot.mjs";
 import { OCI_MANIFEST } from "./lib/load.mjs";
 
@@ -22,7 +21,7 @@ const puts = Number(process.argv[2] ?? 300);
 const concurrency = Number(process.argv[3] ?? 16);
 
 /** CPU seconds so far of the server's workerd processes (lib/procs.mjs). */
-const workerdCpu = (server) => cpuByGroup([server.pid], memoryGroup(server)).workerd ?? 0;
+const workerdCpu = (server) => serverCpu(server).workerd ?? 0;
 
 const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))];
 

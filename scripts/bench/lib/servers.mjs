@@ -7,7 +7,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cleanupLater, freePort, listeningPorts, processTree, removeDir, startGroup } from "./procs.mjs";
+import { cleanupLater, cpuByGroup, freePort, listeningPorts, processTree, removeDir, startGroup } from "./procs.mjs";
 
 // Log level "log": wrangler's reload notices and the Worker's console stay in the log. wrangler's proxy also
 // prints a request line for every request it carries (level info); what goes past it (npm start's front,
@@ -203,4 +203,9 @@ export function memoryGroup(server) {
     if (p.comm === "node" || p.comm.startsWith("MainThread")) return "wrangler";
     return null; // esbuild and the like
   };
+}
+
+/** CPU seconds so far of each process group of a server's tree (grouped as memoryGroup says). */
+export function serverCpu(server) {
+  return cpuByGroup([server.pid], memoryGroup(server));
 }
