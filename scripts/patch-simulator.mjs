@@ -37,9 +37,10 @@
  *   start and every reload picks a random one. Patched, WHARF_WORKER_PORT (set by scripts/start.mjs)
  *   is that port, and miniflare binds the same one again at each reload. start.mjs then points signed
  *   blob URLs straight at it: blob bytes skip both wrangler's proxy and our front. Through wrangler's
- *   proxy, ten concurrent cold pulls of one 200 MB blob (test/e2e/proxy.test.ts) left 3-4 of the nine
- *   redirected GETs without an answer for good (1 round in 2 here, 2026-12-02: they never reached the
- *   Worker); through our front they all finished, but node copies bodies at 300-900 MB/s of CPU.
+ *   proxy, ten concurrent cold pulls of one 200 MB blob (test/e2e/proxy.test.ts, looped) left 3-4 of the
+ *   nine redirected GETs without an answer for good by the second or third round, in 5 runs of 5
+ *   (2026-12-02: they never reached the Worker); through our front they all finished, but node copies
+ *   bodies at 300-900 MB/s of CPU.
  * - wrangler dev's request log: the miniflare instance that runs wrangler's ProxyWorker (every request
  *   passes it) logs each request by an HTTP request to wrangler's node process ("[wrangler:info] GET /v2/
  *   200 OK (5ms)"). Measured with 600 sequential GETs, load 3.3: the floor Worker's trivial `/ping` cost
@@ -55,7 +56,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { WORKER_PORT_MARK } from "./lib/wrangler-patches.mjs";
+import { WORKER_PORT_MARK, WRANGLER_CLI as WRANGLER_CLI_FILE } from "./lib/wrangler-patches.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const R2_WORKERS = [
@@ -63,7 +64,7 @@ const R2_WORKERS = [
   "node_modules/miniflare/dist/src/workers/r2/bucket.worker.js", // vitest-pool-workers
 ];
 const INSPECTOR_PROXY = ["node_modules/wrangler/wrangler-dist/InspectorProxyWorker.js"]; // npm start, bench
-const WRANGLER_CLI = ["node_modules/wrangler/wrangler-dist/cli.js"]; // npm start, bench
+const WRANGLER_CLI = [WRANGLER_CLI_FILE]; // npm start, bench
 
 const ORIGINAL = `          assert2(value !== null, msg), await value.pipeTo(identity2.writable, { preventClose: !0 }), this.#releaseBlob(blobId);
         }
@@ -180,7 +181,6 @@ function patchWorkerEvents(text) {
   return parts.join(WORKER_PATCHED);
 }
 
-const PORT_MARK = WORKER_PORT_MARK;
 const PORT_ORIGINAL = `    initialPort: void 0,
     initialIp: "127.0.0.1",`;
 
@@ -188,7 +188,7 @@ const PORT_ORIGINAL = `    initialPort: void 0,
 function patchWorkerPort(text) {
   const parts = text.split(PORT_ORIGINAL);
   if (parts.length !== 2) return null;
-  return parts.join(`    ${PORT_MARK}
+  return parts.join(`    ${WORKER_PORT_MARK}
     initialPort: process.env.WHARF_WORKER_PORT ? Number(process.env.WHARF_WORKER_PORT) : void 0,
     initialIp: "127.0.0.1",`);
 }
@@ -237,7 +237,7 @@ const PATCHES = [
   },
   {
     files: WRANGLER_CLI,
-    mark: PORT_MARK,
+    mark: WORKER_PORT_MARK,
     apply: patchWorkerPort,
     what: "the Worker's port fixed by WHARF_WORKER_PORT",
     otherwise: "npm start's signed blob URLs go through its front",

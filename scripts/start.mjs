@@ -109,7 +109,6 @@ console.log(`wharf: ${authMode}`);
 const STARTS = 3;
 const ownBlobOrigin = !isSet("BLOB_URL_ORIGIN");
 const fixedWorkerPort = workerPortPatched(root);
-let workerSocketPort = null;
 let child;
 function startWrangler(attempt) {
   return (async () => {
@@ -122,7 +121,7 @@ function startWrangler(attempt) {
     // it to, WHARF_WORKER_PORT): blob bytes (pulls) pass neither wrangler's proxy nor this front. Not
     // at wrangler's port: through its proxy, some of ten concurrent GETs there were never answered
     // (scripts/patch-simulator.mjs). Unpatched, they go to this front (unset: the request's origin).
-    if (attempt > 1 || !workerSocketPort) workerSocketPort = await freePort();
+    const workerSocketPort = await freePort();
     if (ownBlobOrigin && fixedWorkerPort) vars.BLOB_URL_ORIGIN = `http://127.0.0.1:${workerSocketPort}`;
     for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
     console.log(`wharf: wrangler dev listens on 127.0.0.1:${internalPort} behind this front`);

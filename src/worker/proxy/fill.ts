@@ -17,8 +17,7 @@
  *        its storage and arms an alarm (see below). A fill of known size is one R2 put and records
  *        nothing: should the object die after that put and before step 6 indexes it, the data object is
  *        unreferenced, and garbage collection's orphan sweep removes it (gc/mark.ts), as it does for an
- *        upload's commit that fails there. (Nothing written also means a fresh object per digest never
- *        opens its own storage; in the local simulator that is a new SQLite file per blob.);
+ *        upload's commit that fails there. So such a fill writes nothing to the object's storage;
  *     4. streams the body in 1 MiB chunks into the storage BlobWriter (storage/blob-writer.ts: hashed on
  *        the way; one streamed put up to 4 GiB with a known size, else equal multipart parts as uploads
  *        are), each chunk also queued for the leader's own client (ClientFeed, bounded; the last chunk is
