@@ -53,10 +53,10 @@ export function summarize({ samples, images, plan, machine: m, date }) {
   P("");
   const clients = [...new Set(samples.filter((s) => s.workload === "transfer" && s.server !== "floor").map((s) => s.client))];
   if (clients.length) {
-    P("Push and pull (skopeo copy between an OCI layout on disk and the registry; fresh repository and empty blob-info cache each time). Floor: curl PUT/GET of the same blobs to a bare R2 Worker in the same `wrangler dev`.");
+    P("Push and pull (skopeo copy between an OCI layout on disk and the registry; fresh repository and empty blob-info cache each time). Floor: curl PUT/GET of the same blobs to a bare R2 Worker in the same `wrangler dev`. Floor registry: skopeo pushing the same image to that Worker's `/v2/` (bench/floor/worker.js: each request answered with nothing but its R2 writes: no session, no digest check, no index or links), behind the same TCP front as Wharf; pushes only.");
     P("");
-    P("| image | op | distribution | Wharf | floor | Wharf / distribution | Wharf / floor |");
-    P("|---|---|---|---|---|---|---|");
+    P("| image | op | distribution | Wharf | floor | floor registry | Wharf / distribution | Wharf / floor | Wharf / floor registry |");
+    P("|---|---|---|---|---|---|---|---|---|");
   }
   for (const client of clients) {
     for (const [key, img] of Object.entries(images)) {
@@ -64,9 +64,11 @@ export function summarize({ samples, images, plan, machine: m, date }) {
         const d = med(samples, { workload: "transfer", case: key, client, server: "distribution", op }, "seconds");
         const w = med(samples, { workload: "transfer", case: key, client, server: "wharf", op }, "seconds");
         const f = med(samples, { workload: "transfer", case: key, client: "curl", server: "floor", op }, "seconds");
+        const fr = med(samples, { workload: "transfer", case: key, client, server: "floor registry", op }, "seconds");
         const label = `${client === "skopeo" ? "" : `${client}: `}${key} (${img.label}, ${(img.bytes / 1e6).toFixed(0)} MB)`;
-        P(`| ${label} | ${op} | ${fmtS(d)} (${fmtMBs(img.bytes, d)}) | ${fmtS(w)} (${fmtMBs(img.bytes, w)}) | ${fmtS(f)} (${fmtMBs(img.bytes, f)}) | ${fmtX(w / d)} | ${fmtX(w / f)} |`);
-        summary.transfer.push({ client, image: key, op, bytes: img.bytes, distribution: d, wharf: w, floor: f, wharfOverDistribution: w / d, wharfOverFloor: w / f });
+        const frCell = Number.isFinite(fr) ? `${fmtS(fr)} (${fmtMBs(img.bytes, fr)})` : "";
+        P(`| ${label} | ${op} | ${fmtS(d)} (${fmtMBs(img.bytes, d)}) | ${fmtS(w)} (${fmtMBs(img.bytes, w)}) | ${fmtS(f)} (${fmtMBs(img.bytes, f)}) | ${frCell} | ${fmtX(w / d)} | ${fmtX(w / f)} | ${Number.isFinite(fr) ? fmtX(w / fr) : ""} |`);
+        summary.transfer.push({ client, image: key, op, bytes: img.bytes, distribution: d, wharf: w, floor: f, floorRegistry: fr, wharfOverDistribution: w / d, wharfOverFloor: w / f, wharfOverFloorRegistry: w / fr, floorRegistryOverFloor: fr / f });
       }
     }
   }
@@ -218,7 +220,15 @@ export function summarize({ samples, images, plan, machine: m, date }) {
   // The targets of issue 17.
   const targets = [];
   const small = summary.transfer.find((t) => t.client === "skopeo" && t.image === "small" && t.op === "push");
-  if (small) targets.push({ target: "skopeo push small ≤ 2x floor", value: small.wharfOverFloor, limit: 2, above: false });
+  if (small) {
+    targets.push({ target: "skopeo push small ≤ 2x floor", value: small.wharfOverFloor, limit: 2, above: false });
+    // Why it cannot be met, when it is not: the floor registry (skopeo's own requests, each answered with
+    // only its R2 writes) over the curl floor is the part no registry on this runtime can remove.
+    if (Number.isFinite(small.floorRegistry)) {
+      targets.push({ target: "floor registry ≤ 2x floor, skopeo push small (if not, no registry can meet the row above)", value: small.floorRegistryOverFloor, limit: 2, above: false });
+      targets.push({ target: "skopeo push small ≤ 2x floor registry", value: small.wharfOverFloorRegistry, limit: 2, above: false });
+    }
+  }
   for (const l of summary.load) {
     if ((l.request === "manifest GET by digest" || l.request === "blob HEAD") && l.connections >= 8) {
       targets.push({ target: `${l.request}, ${l.connections} conn ≥ 1.0x distribution`, value: l.wharfOverDistribution, limit: 1, above: true });

@@ -7,6 +7,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { frontServer } from "../../lib/front.mjs";
 import { cleanupLater, cpuByGroup, freePort, listeningPorts, processTree, removeDir, startGroup } from "./procs.mjs";
 
 // Log level "log": wrangler's reload notices and the Worker's console stay in the log. wrangler's proxy also
@@ -150,6 +151,19 @@ async function startFloorOnce(root) {
   const h = serverHandle("floor", "floor", port, server, dir);
   await waitReady(`${h.url}/ping`, server, "floor");
   h.workerUrl = await workerSocket(h, port, "/ping", (r, body) => r.status === 200 && body === "ok");
+  // The floor registry (bench/floor's /v2/) for skopeo: behind npm start's TCP front, in this process, as
+  // Wharf is behind its own (workerd never answers the TLS ClientHello skopeo sends first, so without
+  // the front every push would wait out Go's 10 s handshake timeout).
+  if (h.workerUrl) {
+    const frontPort = await freePort();
+    const front = await frontServer(frontPort, () => [Number(new URL(h.workerUrl).port)]);
+    h.registry = { name: "floor registry", kind: "floor", host: `127.0.0.1:${frontPort}`, url: `http://127.0.0.1:${frontPort}` };
+    const stop = h.stop;
+    h.stop = async () => {
+      front.close();
+      await stop();
+    };
+  }
   return h;
 }
 

@@ -91,6 +91,18 @@ export async function transferWorkload({ registries, floor, images, rounds, clie
         continue;
       }
       log(`floor ${key} r${round}: put ${put.seconds.toFixed(2)} s (cpu ${cpuText(put.cpu)}), get ${get.seconds.toFixed(2)} s (cpu ${cpuText(get.cpu)})`);
+      // The floor registry: the same push by skopeo to a registry that does nothing but its R2 writes
+      // (bench/floor), i.e. what skopeo's protocol and this runtime cost before any registry logic.
+      if (floor.registry && clients.some((c) => c.name === "skopeo")) {
+        const fr = { ...base, client: "skopeo", server: "floor registry", op: "push" };
+        try {
+          const push = await withMemory(floor, () => skopeoPush(image, floor.registry, `bench/${key}-r${round}`, timeoutMs));
+          samples.push({ ...fr, seconds: push.seconds, cpu: push.cpu });
+          log(`floor registry ${key} r${round}: skopeo push ${push.seconds.toFixed(2)} s (cpu ${cpuText(push.cpu)})`);
+        } catch (e) {
+          samples.push(failure(fr, "push", e, floor));
+        }
+      }
     }
   }
   return samples;
