@@ -92,12 +92,16 @@ try {
     samples.push(...(await loadWorkload({ registries, floor, rounds: plan.rounds, connections: plan.connections, seconds: plan.loadSeconds })));
   }
   if (opts.only.includes("pull")) {
-    // A second Wharf with redirects off: its blob GET streams the bytes itself.
-    // Its own copy of the code: two `wrangler dev` in one folder share its .wrangler/ build output.
-    const direct = await startWharf(snapshotCheckout(root), { BLOB_REDIRECT: "false" });
-    servers.push(direct);
-    const wharfs = [["Wharf: GET, 307, signed blob route (redirects on)", wharf], ["Wharf: GET streamed (BLOB_REDIRECT=false)", direct]];
-    samples.push(...(await multipartPullWorkload({ wharfs, floor, rounds: plan.rounds, bytes: plan.bigBytes, work })));
+    // Fresh servers for every round: a Wharf, a second Wharf with redirects off (its blob GET streams the
+    // bytes itself) and a floor. Each Wharf has its own copy of the code (two `wrangler dev` in one folder
+    // share its .wrangler/ build output), apart from the shared servers' copy too.
+    const [redirectCode, directCode] = [snapshotCheckout(root), snapshotCheckout(root)];
+    const startServers = async () => {
+      const [redirecting, direct, floor] = await Promise.all([startWharf(redirectCode), startWharf(directCode, { BLOB_REDIRECT: "false" }), startFloor(redirectCode)]);
+      const wharfs = [["Wharf: GET, 307, signed blob route (redirects on)", redirecting], ["Wharf: GET streamed (BLOB_REDIRECT=false)", direct]];
+      return { wharfs, floor, stop: () => Promise.all([redirecting, direct, floor].map((s) => s.stop().catch(() => undefined))) };
+    };
+    samples.push(...(await multipartPullWorkload({ startServers, rounds: plan.rounds, bytes: plan.bigBytes, work })));
   }
   if (opts.only.includes("pull-through")) samples.push(...(await pullThroughWorkload({ root: code, distribution, floor, images, rounds: plan.rounds })));
   if (opts.only.includes("archive")) samples.push(...(await archivePushWorkload({ wharf, code, rounds: plan.rounds, targetBytes: plan.archiveBytes })));
