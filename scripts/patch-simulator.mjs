@@ -66,45 +66,49 @@ const R2_WORKERS = [
 const INSPECTOR_PROXY = ["node_modules/wrangler/wrangler-dist/InspectorProxyWorker.js"]; // npm start, bench
 const WRANGLER_CLI = [WRANGLER_CLI_FILE]; // npm start, bench
 
-const ORIGINAL = `          assert2(value !== null, msg), await value.pipeTo(identity2.writable, { preventClose: !0 }), this.#releaseBlob(blobId);
+const MARK = "/* wharf: multipart read piped part by part into the response (scripts/patch-simulator.mjs) */";
+const ORIGINAL = `    let identity2 = new TransformStream();
+    return (async () => {
+      let i = 0;
+      try {
+        for (; i < requiredParts.length; i++) {
+          let { blobId, range } = requiredParts[i], value = await this.blob.get(blobId, range), msg = \`Expected to find blob "\${blobId}" for multipart value\`;
+          assert2(value !== null, msg), await value.pipeTo(identity2.writable, { preventClose: !0 }), this.#releaseBlob(blobId);
         }
         await identity2.writable.close();
       } catch (e) {
         await identity2.writable.abort(e);
-      }`;
-
-const MARK = "/* wharf: multipart read in 4 MiB pieces (scripts/patch-simulator.mjs) */";
-const PATCHED = `          assert2(value !== null, msg), await wharfCopyPart(value, writer), this.#releaseBlob(blobId);
+      } finally {
+        for (; i < requiredParts.length; i++)
+          this.#releaseBlob(requiredParts[i].blobId);
+      }
+    })(), identity2.readable;`;
+// The object body's only reader is InternalR2ObjectBody.encode, which calls `body.pipeTo(writable)` on
+// the response's native FixedLengthStream: given a `pipeTo` of its own, the multipart value pipes each
+// part's native blob stream straight into it (native to native, as a single object's body goes).
+const PATCHED = `    ${MARK}
+    return { pipeTo: async (writable) => {
+      let i = 0;
+      try {
+        for (; i < requiredParts.length; i++) {
+          let { blobId, range } = requiredParts[i], value = await this.blob.get(blobId, range), msg = \`Expected to find blob "\${blobId}" for multipart value\`;
+          assert2(value !== null, msg), await value.pipeTo(writable, { preventClose: !0 }), this.#releaseBlob(blobId);
         }
-        await writer.close();
+        await writable.close();
       } catch (e) {
-        await writer.abort(e);
-      }`;
-const HELPER = `${MARK}
-async function wharfCopyPart(value, writer) {
-  let reader;
-  try {
-    reader = value.getReader({ mode: "byob" });
-  } catch {
-    for await (const chunk of value) await writer.write(chunk);
-    return;
-  }
-  for (;;) {
-    const { done, value: chunk } = await reader.readAtLeast(4194304, new Uint8Array(4194304));
-    if (chunk !== void 0 && chunk.byteLength > 0) await writer.write(chunk);
-    if (done) return;
-  }
-}
-`;
-const START_ORIGINAL = "    return (async () => {\n      let i = 0;\n      try {\n        for (; i < requiredParts.length; i++) {";
-const START_PATCHED = "    return (async () => {\n      let i = 0, writer = identity2.writable.getWriter();\n      try {\n        for (; i < requiredParts.length; i++) {";
+        await writable.abort(e);
+      } finally {
+        for (; i < requiredParts.length; i++)
+          this.#releaseBlob(requiredParts[i].blobId);
+      }
+    } };`;
+const ENCODE = "this.body.pipeTo(identity2.writable)";
 
-/** Multipart reads: the new text, or null when the original is not exactly where this patch expects it. */
+/** Multipart reads: the new text, or null when the original (and encode's one use of the body) is not found exactly once. */
 function patchMultipartRead(text) {
-  const b = text.indexOf(ORIGINAL);
-  const a = b < 0 ? -1 : text.lastIndexOf(START_ORIGINAL, b);
-  if (a < 0 || b < a || text.indexOf(ORIGINAL, b + 1) >= 0) return null;
-  return HELPER + text.slice(0, a) + START_PATCHED + text.slice(a + START_ORIGINAL.length, b) + PATCHED + text.slice(b + ORIGINAL.length);
+  const parts = text.split(ORIGINAL);
+  if (parts.length !== 2 || text.split(ENCODE).length !== 2) return null;
+  return parts.join(PATCHED);
 }
 
 const PUT_MARK = "/* wharf: put bodies hashed in 1 MiB pieces (scripts/patch-simulator.mjs) */";
