@@ -7,10 +7,16 @@
  * - multipart reads: miniflare assembles a GET of a multipart object (what every chunked push stores)
  *   by piping each part's blob stream through a JavaScript TransformStream, chunk by small chunk.
  *   Measured with the benchmark's floor Worker (bench/floor, `PUT ?part=16777216` stores a multipart
- *   object), 300 MB, this machine: plain object GET 0.35 CPU-s, multipart 11.7 CPU-s (about 25 MB/s of
- *   workerd CPU). Reading each part with a BYOB reader in 4 MiB pieces (`readAtLeast`) and writing those
- *   into the same TransformStream: 0.79 CPU-s (1 MiB pieces: 1.1). A native IdentityTransformStream in
- *   its place hangs (workerd 2026-04), so the JS stream stays.
+ *   object), 300 MB: plain object GET 0.35 CPU-s, multipart 11.7 CPU-s (about 25 MB/s of workerd CPU).
+ *   A first patch read each part with a BYOB reader in 4 MiB pieces into the same TransformStream:
+ *   0.79 CPU-s for the 300 MB, but 2.2-2.7 s for 1 GiB against 1.0-1.4 s for a single object, and the
+ *   R2 simulator's isolate kept about an object's size of dead 4 MiB buffers after each read. Now the
+ *   value handed to the object body is no stream at all but a `pipeTo(writable)`: the body's only
+ *   reader, InternalR2ObjectBody.encode, pipes it into the response's native FixedLengthStream, and each
+ *   part's native blob stream is piped straight into that, as a single object's body is. 1 GiB in 64
+ *   parts, floor at its Worker's socket, 4 reads each: 0.34-0.43 s (0.32-0.40 CPU-s) against 0.31-0.46 s
+ *   for the same bytes as one object; 205 parts of 5 MiB read back with the right SHA-256. (A native
+ *   IdentityTransformStream in the TransformStream's place hangs, workerd 2026-04.)
  * - puts (objects and multipart parts): every put body is hashed (MD5, and any checksum asked for) by a
  *   JavaScript TransformStream fed in the small pieces the body arrives in. 50 MB put by a bare Worker
  *   (`env.B.put(key, request.body)`): 2.04 CPU-s of workerd and 3.0-4.3 s wall (load 4); the same body
