@@ -157,7 +157,7 @@ async function startFloorOnce(root) {
   if (h.workerUrl) {
     const frontPort = await freePort();
     const front = await frontServer(frontPort, () => [Number(new URL(h.workerUrl).port)]);
-    h.registry = { name: "floor registry", kind: "floor", host: `127.0.0.1:${frontPort}`, url: `http://127.0.0.1:${frontPort}` };
+    h.registry = { name: "floor registry", host: `127.0.0.1:${frontPort}`, url: `http://127.0.0.1:${frontPort}` };
     const stop = h.stop;
     h.stop = async () => {
       front.close();
