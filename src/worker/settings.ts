@@ -146,7 +146,7 @@ export const SETTINGS = {
   AUTH_REVOKED_TOKENS: list("ids of revoked CI tokens, comma or space separated"),
   AUTH_SERVICE: text("wharf", "`service` in challenges, audience of tokens"),
   AUTH_TOKEN_TTL_SECONDS: integer(300, "lifetime of access tokens from the token endpoint, seconds", { min: 1 }),
-  CONTENT_CACHE_SECONDS: integer(5, "manifests by digest and blob metadata may be answered from the isolate's memory and the data centre's Cache API this long after a delete elsewhere (the serving isolate forgets at once); `0` turns the cache off", { max: 3600 }),
+  CONTENT_CACHE_SECONDS: integer(5, "manifests by digest and blob metadata may be answered from the isolate's memory and the data centre's Cache API this long after a delete elsewhere (the serving isolate forgets at once; a GET by tag reads the tag from R2 every time and takes only the bytes from memory); `0` turns the cache off", { max: 3600 }),
   UPSTREAMS: json<Upstream[]>(parseUpstreams, [], "pull-through cache upstreams, JSON (README \"Pull-through cache\")", { secret: true }),
   GC_GRACE_SECONDS: integer(86400, "garbage collection leaves new, still unreferenced content younger than this alone (README \"Garbage collection and retention\")"),
   GC_CONDEMN_SECONDS: integer(300, "condemned content waits this long for a push to revive it before garbage collection deletes it"),

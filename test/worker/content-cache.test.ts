@@ -12,7 +12,7 @@ import type { Env } from "../../src/worker/config";
 import { parseDigest } from "../../src/oci/grammar";
 import { paths } from "../../src/worker/storage/paths";
 import { authEnv, basic, call, PASSWORDS } from "./harness";
-import { pushImage } from "./harness";
+import { OCI_MANIFEST, pushImage } from "./harness";
 
 const base = (overrides: Record<string, string> = {}) => Object.assign({ ...(env as unknown as Env) }, overrides) as Env;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -104,6 +104,50 @@ describe("content cache", () => {
     await call(e, "DELETE", `/v2/cache/edge/manifests/${digest}`);
     contentCache.local.clear();
     expect((await call(e, "GET", `/v2/cache/edge/manifests/${digest}`)).status).toBe(404);
+  });
+
+  it("GET by tag reads the tag from R2 every time: a move or a delete elsewhere is seen at once", async () => {
+    const e = base({ CONTENT_CACHE_SECONDS: "30" });
+    const first = await pushImage("cache/tag", "t");
+    for (let i = 0; i < 2; i++) {
+      const res = await call(e, "GET", "/v2/cache/tag/manifests/t");
+      expect(res.headers.get("Docker-Content-Digest")).toBe(first.digest);
+      expect(await res.text()).toBe(first.body);
+    }
+    // The tag moves (nothing tells the cache about tag moves): the next GET has the new manifest.
+    const second = await pushImage("cache/tag", "t");
+    const moved = await call(e, "GET", "/v2/cache/tag/manifests/t");
+    expect(moved.headers.get("Docker-Content-Digest")).toBe(second.digest);
+    expect(await moved.text()).toBe(second.body);
+    // Moved back to a digest this isolate still holds: answered with those bytes.
+    const back = await call(e, "PUT", "/v2/cache/tag/manifests/t", { body: first.body, headers: { "Content-Type": OCI_MANIFEST } });
+    expect(back.status).toBe(201);
+    const again = await call(e, "GET", "/v2/cache/tag/manifests/t");
+    expect(again.headers.get("Docker-Content-Digest")).toBe(first.digest);
+    expect(await again.text()).toBe(first.body);
+    // Another isolate deletes the tag: 404 here at once, and the manifest by digest is still there.
+    await env.BUCKET.delete(paths.tag("cache/tag", "t"));
+    expect((await call(e, "GET", "/v2/cache/tag/manifests/t")).status).toBe(404);
+    expect((await call(e, "GET", `/v2/cache/tag/manifests/${first.digest}`)).status).toBe(200);
+  });
+
+  it("a warm GET by tag reads only the tag's metadata and answers with the cached bytes of its digest", async () => {
+    const e = base({ CONTENT_CACHE_SECONDS: "30" });
+    const { digest, body } = await pushImage("cache/tagwarm", "t");
+    expect(await (await call(e, "GET", "/v2/cache/tagwarm/manifests/t")).text()).toBe(body);
+    // Replace the tag object's copy of the bytes in R2, keeping its metadata (the digest it names): a
+    // request that read the tag whole would answer with the replacement.
+    const key = paths.tag("cache/tagwarm", "t");
+    const obj = await env.BUCKET.head(key);
+    const replacement = "x".repeat(body.length);
+    await env.BUCKET.put(key, replacement, { httpMetadata: obj!.httpMetadata, customMetadata: obj!.customMetadata });
+    const warm = await call(e, "GET", "/v2/cache/tagwarm/manifests/t");
+    expect(warm.headers.get("Docker-Content-Digest")).toBe(digest);
+    expect(await warm.text()).toBe(body);
+    // With the cache off, and in a fresh isolate, the tag object is read whole.
+    expect(await (await call(base({ CONTENT_CACHE_SECONDS: "0" }), "GET", "/v2/cache/tagwarm/manifests/t")).text()).toBe(replacement);
+    contentCache.local.clear();
+    expect(await (await call(e, "GET", "/v2/cache/tagwarm/manifests/t")).text()).toBe(replacement);
   });
 
   it("CONTENT_CACHE_SECONDS=0 reads R2 every time", async () => {

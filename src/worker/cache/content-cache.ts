@@ -4,8 +4,8 @@
  *
  * What it may cache: only what a digest names inside one repository. The bytes under a digest never
  * change, so the only thing that can make an entry wrong is a delete (of the manifest, of the blob's
- * repository link, or later garbage collection). Tags move and are never cached here; neither is
- * "not found" (a miss always reads R2, so a push is visible at once).
+ * repository link, or later garbage collection). Tags move: what a tag points at is never cached
+ * (see "Tags" below), and neither is "not found" (a miss always reads R2, so a push is visible at once).
  *
  * Two levels:
  *   1. this isolate: a bounded LRU map (at most MAX_ENTRIES entries and MAX_BYTES of manifest bytes;
@@ -22,12 +22,26 @@
  *     `cache.delete` purges only the local data centre's Cache API, so the TTL bounds the rest.
  *   - code that deletes content without a request (garbage collection) calls `forget*` too, and is
  *     otherwise bounded by the same TTL.
+ * Tags (GET by tag): the tag itself is read from R2 on every request, since tags move. What a tag
+ * pointed at last in this isolate is kept as a hint (`tags`); when the manifest under that digest is
+ * still in this isolate's level, the request reads only the tag's metadata (an R2 head, not its copy of
+ * the bytes) and answers with the cached bytes of the digest the tag points at now. Otherwise, or when
+ * the tag has moved to a digest not in memory, it reads the tag object whole, as without the cache. The
+ * answer is always the manifest the tag points at in R2 at that moment: bytes under a digest never
+ * change, and a tag that is gone is 404 at once, in every isolate.
+ *
  * Access rules are not cached: the router identifies and authorizes the caller before any handler
  * runs, on every request; the cache only replaces the R2 reads behind an allowed request.
  */
 import type { Digest } from "../../oci/grammar";
 import type { BlobInfo } from "../storage/blobs";
 import type { ManifestContent } from "../storage/manifests";
+
+/** How `manifestByTag` reads a tag from R2: its digest alone (a head), or the tag object whole. */
+export interface TagReads {
+  resolve(): Promise<Digest | null>;
+  read(): Promise<ManifestContent | null>;
+}
 
 const MAX_ENTRIES = 4096;
 const MAX_BYTES = 16 * 1024 * 1024;
@@ -93,6 +107,7 @@ export class LruTtl<T> {
 }
 
 const manifestKey = (name: string, d: Digest) => `m/${name}@${d.algorithm}:${d.hex}`;
+const tagKey = (name: string, tag: string) => `t/${name}:${tag}`;
 const blobKey = (name: string, d: Digest) => `b/${name}@${d.algorithm}:${d.hex}`;
 const cacheUrl = (key: string) => `${CACHE_ORIGIN}/${encodeURI(key)}`;
 
@@ -103,6 +118,8 @@ function edgeCache(): Cache | null {
 /** One per isolate (module scope): what every request of this isolate shares. */
 export class ContentCache {
   readonly local = new LruTtl<ManifestContent | BlobInfo>(MAX_ENTRIES, MAX_BYTES);
+  /** Per tag, the digest it pointed at when this isolate last read it whole: a hint, checked against R2 every time. */
+  readonly tags = new LruTtl<Digest>(MAX_ENTRIES, Infinity);
   /**
    * Keys forgotten lately, with the epoch of their last forget: a load that began before a forget (its
    * R2 read may predate the delete) must not refill the entry when it completes after it.
@@ -147,6 +164,36 @@ export class ContentCache {
       });
       waitUntil(edge.put(cacheUrl(key), res).catch(() => undefined));
     }
+    return m;
+  }
+
+  /**
+   * The manifest `tag` points at now (null: no such tag). The tag is read from R2 every time: by a head
+   * when this isolate holds the bytes of the digest it pointed at last, else whole (`reads.read`).
+   */
+  async manifestByTag(ttlSeconds: number, name: string, tag: string, reads: TagReads): Promise<ManifestContent | null> {
+    if (ttlSeconds <= 0) return reads.read();
+    const tkey = tagKey(name, tag);
+    const hint = this.tags.get(tkey);
+    if (hint && this.local.get(manifestKey(name, hint))) {
+      const now = await reads.resolve();
+      if (!now) {
+        this.tags.delete(tkey);
+        return null;
+      }
+      const hit = this.local.get(manifestKey(name, now)) as ManifestContent | undefined;
+      if (hit) return hit;
+    }
+    const began = this.epoch;
+    const m = await reads.read();
+    if (!m) {
+      this.tags.delete(tkey);
+      return null;
+    }
+    const key = manifestKey(name, m.digest);
+    if (this.forgottenSince(key, began)) return m;
+    this.keepManifest(key, m, ttlSeconds);
+    this.tags.set(tkey, m.digest, 0, ttlSeconds * 1000);
     return m;
   }
 
