@@ -37,10 +37,10 @@ import type { Digest } from "../../oci/grammar";
 import type { BlobInfo } from "../storage/blobs";
 import type { ManifestContent } from "../storage/manifests";
 
-/** How `manifestByTag` reads a tag from R2: its digest alone (a head), or the tag object whole. */
+/** How `manifestByTag` reads a tag from R2 (the manifest store): its digest alone (a head), or the tag object whole. */
 export interface TagReads {
-  resolve(): Promise<Digest | null>;
-  read(): Promise<ManifestContent | null>;
+  resolveTag(name: string, tag: string): Promise<Digest | null>;
+  getTag(name: string, tag: string): Promise<ManifestContent | null>;
 }
 
 const MAX_ENTRIES = 4096;
@@ -169,14 +169,14 @@ export class ContentCache {
 
   /**
    * The manifest `tag` points at now (null: no such tag). The tag is read from R2 every time: by a head
-   * when this isolate holds the bytes of the digest it pointed at last, else whole (`reads.read`).
+   * when this isolate holds the bytes of the digest it pointed at last, else whole (`getTag`).
    */
   async manifestByTag(ttlSeconds: number, name: string, tag: string, reads: TagReads): Promise<ManifestContent | null> {
-    if (ttlSeconds <= 0) return reads.read();
+    if (ttlSeconds <= 0) return reads.getTag(name, tag);
     const tkey = tagKey(name, tag);
     const hint = this.tags.get(tkey);
     if (hint && this.local.get(manifestKey(name, hint))) {
-      const now = await reads.resolve();
+      const now = await reads.resolveTag(name, tag);
       if (!now) {
         this.tags.delete(tkey);
         return null;
@@ -185,7 +185,7 @@ export class ContentCache {
       if (hit) return hit;
     }
     const began = this.epoch;
-    const m = await reads.read();
+    const m = await reads.getTag(name, tag);
     if (!m) {
       this.tags.delete(tkey);
       return null;

@@ -19,6 +19,7 @@ import type { ManifestContent, ManifestInfo } from "../storage/manifests";
 import type { RequestContext } from "../http/context";
 import { edgeCacheKey, fromEdgeCache, toEdgeCache } from "../http/edge-cache";
 import { lyingUpstream, notFoundUpstream, upstreamFailure } from "./failures";
+import { contentCache } from "../cache/content-cache";
 import { ProxyRecords } from "./records";
 import type { ProxyTarget } from "./resolve";
 import { UpstreamRegistry, type UpstreamManifest } from "./upstream";
@@ -72,7 +73,9 @@ async function byTag(c: RequestContext, t: ProxyTarget, tag: string): Promise<Re
   const records = new ProxyRecords(c.env.BUCKET);
   const [check, cached] = await Promise.all([
     records.tagCheck(t.cacheRepo, tag),
-    head ? store.statTag(t.cacheRepo, tag) : store.getTag(t.cacheRepo, tag),
+    head
+      ? store.statTag(t.cacheRepo, tag)
+      : contentCache.manifestByTag(c.settings.CONTENT_CACHE_SECONDS, t.cacheRepo, tag, store),
   ]);
   const ttlMs = t.upstream.tagTtlSeconds * 1000;
   const serve = (m: ManifestInfo | ManifestContent, status: CacheStatus) => {

@@ -20,13 +20,7 @@ export const getManifest: Handler = async (c) => {
   const store = c.storage.manifests;
   let m: ManifestInfo | ManifestContent | null;
   if (ref.tag !== undefined) {
-    const tag = ref.tag;
-    m = head
-      ? await store.statTag(c.name, tag)
-      : await contentCache.manifestByTag(c.settings.CONTENT_CACHE_SECONDS, c.name, tag, {
-          resolve: () => store.resolveTag(c.name, tag),
-          read: () => store.getTag(c.name, tag),
-        });
+    m = head ? await store.statTag(c.name, ref.tag) : await contentCache.manifestByTag(c.settings.CONTENT_CACHE_SECONDS, c.name, ref.tag, store);
     if (!m) throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${ref.tag} unknown to ${c.name}`, { tag: ref.tag });
   } else {
     const digest = ref.digest;
