@@ -175,13 +175,15 @@ export class ContentCache {
     if (ttlSeconds <= 0) return reads.getTag(name, tag);
     const tkey = tagKey(name, tag);
     const hint = this.tags.get(tkey);
-    if (hint && this.local.get(manifestKey(name, hint))) {
+    const held = hint && (this.local.get(manifestKey(name, hint)) as ManifestContent | undefined);
+    if (held) {
       const now = await reads.resolveTag(name, tag);
       if (!now) {
         this.tags.delete(tkey);
         return null;
       }
-      const hit = this.local.get(manifestKey(name, now)) as ManifestContent | undefined;
+      // Mostly the tag has not moved: the bytes looked up above. Else those of its new digest, if held.
+      const hit = now.toString() === held.digest.toString() ? held : (this.local.get(manifestKey(name, now)) as ManifestContent | undefined);
       if (hit) return hit;
     }
     const began = this.epoch;
