@@ -13,6 +13,8 @@
  *   - wharf (wrangler): wrangler dev's own port, its ProxyWorker (a Durable Object in a second workerd
  *                       that fetch()es every request on to the Worker's workerd);
  *   - wharf (worker):  the Worker's own workerd socket, no proxy at all;
+ *   - haproxy (front): HAProxy 2.6 in TCP mode, one thread, in our front's place before the Worker's
+ *                      socket (when /usr/sbin/haproxy is installed): what a relay written in C costs;
  *   - distribution, and the floor Worker both at wrangler dev's port and at its Worker's own socket.
  * The Worker's socket is found from the process tree: the workerd that does not listen on wrangler's
  * port, and of its listening ports the one that answers the probe request.
@@ -34,7 +36,7 @@ import { fileURLToPath } from "node:url";
 import { measure, OCI_MANIFEST } from "./lib/load.mjs";
 import { listeningPorts, processTree } from "./lib/procs.mjs";
 import { seedTinyImage, uploadBlob } from "./lib/registry-api.mjs";
-import { startDistribution, startFloor, startWharf, workerSocket } from "./lib/servers.mjs";
+import { startDistribution, startFloor, startTcpRelay, startWharf, workerSocket } from "./lib/servers.mjs";
 import { snapshotCheckout } from "./lib/snapshot.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -140,6 +142,11 @@ try {
   const wharfWorker = await workerUrl(wharf, wharfWranglerPort, { path: "/v2/", ok: isWharf });
   const floorWorker = await workerUrl(floor, floor.port, { path: "/ping", ok: (r, body) => r.status === 200 && body === "ok" });
   wharf.classify = classifier(wharf, wharfWranglerPort);
+  const relay = await startTcpRelay(wharfWorker, "/v2/");
+  if (relay) {
+    relay.classify = () => "relay";
+    servers.push(relay);
+  }
   floor.classify = classifier(floor, floor.port);
   distribution.classify = () => "distribution";
   log(`wharf front ${wharf.url}, wrangler ${wharf.innerUrl}, worker ${wharfWorker}; distribution ${distribution.url}; floor ${floor.url}, worker ${floorWorker}`);
@@ -182,6 +189,7 @@ try {
     ...(before ? [{ target: "wharf before (front)", server: before, base: before.url, cases: registryCases(img.before) }] : []),
     { target: "wharf (front)", server: wharf, base: wharf.url, cases: [...registryCases(img.wharf), ...(await blobCases(wharf.url, img.wharf))] },
     { target: "wharf (wrangler)", server: wharf, base: wharf.innerUrl, cases: [...registryCases(img.wharf), ...(await blobCases(wharf.url, img.wharf))] },
+    ...(relay ? [{ target: "haproxy (front)", server: wharf, relay, base: relay.url, cases: registryCases(img.wharf) }] : []),
     { target: "wharf (worker)", server: wharf, base: wharfWorker, cases: [...registryCases(img.wharf), ...(await blobCases(wharf.url, img.wharf))] },
     { target: "distribution", server: distribution, base: distribution.url, cases: [...registryCases(img.distribution), ...(await blobCases(distribution.url, img.distribution))] },
     { target: "floor (wrangler)", server: floor, base: floor.url, cases: floorCases },
@@ -202,7 +210,7 @@ try {
           const c1 = cpu(servers);
           const cpuMsPerRequest = {};
           for (const [g, v] of Object.entries(c1)) {
-            if (!g.startsWith(`${t.server.name}: `)) continue; // the idle servers' own background
+            if (!g.startsWith(`${t.server.name}: `) && !(t.relay && g.startsWith("haproxy: "))) continue; // the idle servers' own background
             const d = v - (c0[g] ?? 0);
             if (d > 0) cpuMsPerRequest[g] = (d * 1000) / r.requests;
           }
@@ -232,7 +240,7 @@ for (const rs of groups.values()) {
   for (const g of cpuGroups) cpuMs[g] = median(rs.map((r) => r.cpuMsPerRequest[g] ?? 0));
   rows.push({ target: rs[0].target, case: rs[0].case, connections: rs[0].connections, rps: median(rs.map((r) => r.rps)), p50ms: median(rs.map((r) => r.p50ms)), cpuMs });
 }
-const short = (g) => g.replace(/^(wharf before|wharf|floor|distribution): /, "");
+const short = (g) => g.replace(/^(wharf before|wharf|floor|distribution|haproxy): /, "");
 const lines = [
   `Load average ${load0.map((x) => x.toFixed(2)).join(" ")} at the start, ${load1.map((x) => x.toFixed(2)).join(" ")} at the end; ${rounds} rounds of ${seconds} s, medians.`,
   "",

@@ -148,7 +148,7 @@ export function summarize({ samples, images, plan, machine: m, date }) {
     P("");
     P("| request | connections | distribution req/s | Wharf req/s | floor req/s | floor at its Worker's socket | Wharf / distribution | Wharf / floor | Wharf / floor at its socket | distribution p50 / p99 | Wharf p50 / p99 |");
     P("|---|---|---|---|---|---|---|---|---|---|---|");
-    for (const c of ["manifest GET by tag", "manifest GET by tag, past our TCP front", "manifest GET by digest", "blob HEAD"]) {
+    for (const c of ["manifest GET by tag", "manifest GET by tag, past our TCP front", "manifest GET by tag, HAProxy (TCP) in our front's place", "manifest GET by digest", "blob HEAD"]) {
       if (!samples.some((s) => s.workload === "load" && s.case === c)) continue;
       for (const conns of plan.connections) {
         const q = (server, f) => med(samples, { workload: "load", case: c, connections: conns, server }, f);
@@ -161,7 +161,7 @@ export function summarize({ samples, images, plan, machine: m, date }) {
       }
     }
     P("");
-    P("floor: the bare Worker answering GET of a small object with one R2 get, under the same `wrangler dev`: the most this runtime serves for a request that reads R2 once. \"floor\" is measured at wrangler dev's port (through its proxy, as plain `wrangler dev` serves); \"at its Worker's socket\" past that proxy, as `npm start`'s front sends Wharf's requests (scripts/start.mjs). \"past our TCP front\": Wharf's GET by tag at the Worker's own socket, without our front.");
+    P("floor: the bare Worker answering GET of a small object with one R2 get, under the same `wrangler dev`: the most this runtime serves for a request that reads R2 once. \"floor\" is measured at wrangler dev's port (through its proxy, as plain `wrangler dev` serves); \"at its Worker's socket\" past that proxy, as `npm start`'s front sends Wharf's requests (scripts/start.mjs). \"past our TCP front\": Wharf's GET by tag at the Worker's own socket, without our front; \"HAProxy (TCP) in our front's place\": the same through HAProxy 2.6 in TCP mode, one thread, a relay written in C for speed (what any front on this path costs).");
     P("");
   }
 

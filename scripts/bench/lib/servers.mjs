@@ -4,7 +4,7 @@
  * 2.8 (/usr/bin/docker-registry, filesystem storage), and the floor Worker (bench/floor: a bare R2 put/get
  * under the same `wrangler dev`).
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { frontServer } from "../../lib/front.mjs";
@@ -164,6 +164,43 @@ async function startFloorOnce(root) {
       await stop();
     };
   }
+  return h;
+}
+
+const HAPROXY = "/usr/sbin/haproxy";
+
+/**
+ * HAProxy 2.6 in TCP mode, one thread (one event loop, as our node front has), on a free port in front of
+ * `target` (`http://127.0.0.1:port`): the reference for what a relay written in C for speed costs, beside
+ * our TCP front (scripts/lib/front.mjs) on the same path. Null when haproxy is not installed.
+ */
+export async function startTcpRelay(target, probePath) {
+  if (!existsSync(HAPROXY)) return null;
+  const dir = cleanupLater(mkdtempSync(join(tmpdir(), "wharf-bench-haproxy-")));
+  const port = await freePort();
+  const config = join(dir, "haproxy.cfg");
+  writeFileSync(
+    config,
+    [
+      "global",
+      "  nbthread 1",
+      "  maxconn 4096",
+      "defaults",
+      "  mode tcp",
+      "  timeout connect 5s",
+      "  timeout client 120s",
+      "  timeout server 120s",
+      "frontend relay",
+      `  bind 127.0.0.1:${port}`,
+      "  default_backend upstream",
+      "backend upstream",
+      `  server worker ${new URL(target).host}`,
+      "",
+    ].join("\n"),
+  );
+  const server = startGroup(HAPROXY, ["-db", "-f", config], { cwd: dir });
+  const h = serverHandle("haproxy", "relay", port, server, dir);
+  await waitReady(h.url + probePath, server, "haproxy");
   return h;
 }
 

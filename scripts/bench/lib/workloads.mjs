@@ -6,7 +6,7 @@
 import { measure, OCI_MANIFEST } from "./load.mjs";
 import { removeDir, run, sampleRss } from "./procs.mjs";
 import { chunkedPush, mountBlob, putManifest, seedTinyImage, walk } from "./registry-api.mjs";
-import { memoryGroup } from "./servers.mjs";
+import { memoryGroup, startTcpRelay } from "./servers.mjs";
 import { floorGet, floorPut, pool, skopeoPull, skopeoPush } from "./transfer.mjs";
 import { buildRandomImage, imageVariant } from "./images.mjs";
 import { describeStorage, storedAs } from "./stored-as.mjs";
@@ -126,6 +126,24 @@ export async function loadWorkload({ registries, floor, rounds, connections, sec
     { case: "manifest GET by digest", path: `/v2/${repo}/manifests/${img.manifestDigest}`, method: "GET", headers: { Accept: OCI_MANIFEST } },
     { case: "blob HEAD", path: `/v2/${repo}/blobs/${img.layer.digest}`, method: "HEAD", headers: {} },
   ];
+  // What our TCP front (scripts/start.mjs) costs: the same GET by tag straight at the Worker's own socket,
+  // where the front sends it (or at wrangler dev's port when the front goes there), and through HAProxy
+  // in TCP mode in the front's place (when installed), a relay written in C for speed.
+  const pastFront = [];
+  for (const server of registries.filter((s) => s.workerUrl ?? s.innerUrl)) {
+    const inner = server.workerUrl ?? server.innerUrl;
+    pastFront.push({ server, case: "manifest GET by tag, past our TCP front", url: inner });
+    const relay = await startTcpRelay(inner, "/v2/");
+    if (relay) pastFront.push({ server, case: "manifest GET by tag, HAProxy (TCP) in our front's place", url: relay.url, relay });
+  }
+  try {
+    return await loadRounds({ registries, floor, rounds, connections, seconds, repo, seeded, cases, pastFront });
+  } finally {
+    for (const p of pastFront) await p.relay?.stop();
+  }
+}
+
+async function loadRounds({ registries, floor, rounds, connections, seconds, repo, seeded, cases, pastFront }) {
   const samples = [];
   for (let round = 0; round < rounds; round++) {
     for (const c of connections) {
@@ -143,16 +161,14 @@ export async function loadWorkload({ registries, floor, rounds, connections, sec
           log(`${k.case} c=${c} r${round} ${server.name}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50ms.toFixed(2)} ms, p99 ${r.p99ms.toFixed(2)} ms`);
         }
       }
-      // What our TCP front (scripts/start.mjs) costs: the same GET by tag straight to the Worker's own
-      // socket, where the front sends it (or to wrangler dev's port when the front goes there).
-      for (const server of registries.filter((s) => s.workerUrl ?? s.innerUrl)) {
-        const base = { workload: "load", case: "manifest GET by tag, past our TCP front", connections: c, server: server.name, round };
+      for (const p of round % 2 ? [...pastFront].reverse() : pastFront) {
+        const base = { workload: "load", case: p.case, connections: c, server: p.server.name, round };
         try {
-          const r = await measure(`${server.workerUrl ?? server.innerUrl}/v2/${repo}/manifests/latest`, { connections: c, seconds, headers: { Accept: OCI_MANIFEST } });
+          const r = await measure(`${p.url}/v2/${repo}/manifests/latest`, { connections: c, seconds, headers: { Accept: OCI_MANIFEST } });
           samples.push({ ...base, ...r });
-          log(`GET by tag past the front c=${c} r${round} ${server.name}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50ms.toFixed(2)} ms`);
+          log(`${p.case} c=${c} r${round} ${p.server.name}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50ms.toFixed(2)} ms`);
         } catch (e) {
-          samples.push(failure(base, "load", e, server));
+          samples.push(failure(base, "load", e, p.server));
         }
       }
       // The floor also at its Worker's own socket, past wrangler dev's proxy as Wharf's front is.
