@@ -189,7 +189,7 @@ try {
     ...(before ? [{ target: "wharf before (front)", server: before, base: before.url, cases: registryCases(img.before) }] : []),
     { target: "wharf (front)", server: wharf, base: wharf.url, cases: [...registryCases(img.wharf), ...(await blobCases(wharf.url, img.wharf))] },
     { target: "wharf (wrangler)", server: wharf, base: wharf.innerUrl, cases: [...registryCases(img.wharf), ...(await blobCases(wharf.url, img.wharf))] },
-    ...(relay ? [{ target: "haproxy (front)", server: wharf, relay, base: relay.url, cases: registryCases(img.wharf) }] : []),
+    ...(relay ? [{ target: "haproxy (front)", server: wharf, relay, base: relay.url, cases: [...registryCases(img.wharf), ...(await blobCases(wharf.url, img.wharf))] }] : []),
     { target: "wharf (worker)", server: wharf, base: wharfWorker, cases: [...registryCases(img.wharf), ...(await blobCases(wharf.url, img.wharf))] },
     { target: "distribution", server: distribution, base: distribution.url, cases: [...registryCases(img.distribution), ...(await blobCases(distribution.url, img.distribution))] },
     { target: "floor (wrangler)", server: floor, base: floor.url, cases: floorCases },

@@ -111,9 +111,9 @@ export async function transferWorkload({ registries, floor, images, rounds, clie
 export const SKOPEO = { name: "skopeo", push: skopeoPush, pull: skopeoPull };
 
 /**
- * Workload 3: manifest GET by tag and by digest, blob HEAD, at each connection count; and, as the
- * runtime's floor for a request that reads one small R2 object, a GET of a 400-byte object from the
- * floor Worker.
+ * Workload 3: manifest GET by tag and by digest, blob HEAD, at each connection count; GET by tag also
+ * past our TCP front and through HAProxy in its place; and, as the runtime's floor for a request that
+ * reads one small R2 object, a GET of a 400-byte object from the floor Worker.
  */
 export async function loadWorkload({ registries, floor, rounds, connections, seconds }) {
   const repo = "bench/load";
