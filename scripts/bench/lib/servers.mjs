@@ -209,6 +209,15 @@ export async function startTcpRelay(target, probePath) {
  * workerd that does not listen on wrangler's port, the listening port that answers `path` as `ok` says.
  */
 export async function workerSocket(server, wranglerPort, path, ok) {
+  // Asked again for a few seconds: once, right after the server answered through its front, no socket
+  // of the tree answered yet (front-hops failed at its start).
+  for (const deadline = Date.now() + 10_000; ; await new Promise((r) => setTimeout(r, 250))) {
+    const url = await answeringSocket(server, wranglerPort, path, ok);
+    if (url || Date.now() > deadline) return url;
+  }
+}
+
+async function answeringSocket(server, wranglerPort, path, ok) {
   for (const p of processTree(server.pid)) {
     if (!p.comm.startsWith("workerd")) continue;
     const ports = listeningPorts(p.pid);
