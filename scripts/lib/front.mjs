@@ -3,6 +3,16 @@
 // closed; an absolute-form request target gets a plain 400 and is closed; anything else is handed on
 // untouched (firstBytes: `pass(buffer)` receives the bytes to send upstream first). frontServer pipes the
 // rest of the connection to the first upstream port that accepts it.
+//
+// Reading the upstream's bytes (answers, blob bodies on their way to the client): into one buffer of
+// READ_BYTES per connection, used again for the next read whenever nothing holds it, instead of node's
+// fresh 64 KiB buffer per read. A write to the client either completes at once (the kernel took every
+// byte: nothing refers to the buffer any more) or leaves bytes queued (the client socket's
+// writableLength > 0: the queued write refers to the buffer, so the next read gets a fresh one). The
+// same write returning false pauses reading until the client drains. 1 GiB through the front, fast
+// client: 0.46-0.84 CPU-s instead of 1.00-1.13, and 0.8-0.9 s instead of 1.2-1.3 s (HAProxy 2.6 in TCP
+// mode: 0.84-0.96 CPU-s). The client's bytes (uploads) take node's default: an accepted socket cannot be
+// given a buffer of its own.
 import { connect, createServer } from "node:net";
 
 const TLS_HANDSHAKE = 0x16;
@@ -14,6 +24,7 @@ const ABSOLUTE_START = /^[A-Z]+ https?:\/\//i;
 /** A prefix of that, too short to tell yet. */
 const MAYBE_ABSOLUTE = /^[A-Z]+( (h(t(t(p(s?(:(\/\/?)?)?)?)?)?)?)?)?$/i;
 const LOOK = 16;
+const READ_BYTES = 256 * 1024;
 
 export function firstBytes(client, pass) {
   let head = Buffer.alloc(0);
@@ -58,7 +69,7 @@ export function frontServer(port, route) {
 
 function open(client, first, ports, i) {
   if (client.destroyed) return;
-  const upstream = connect({ host: "127.0.0.1", port: ports[i], noDelay: true });
+  const upstream = connect({ host: "127.0.0.1", port: ports[i], noDelay: true, onread: readsInto(client) });
   const gone = () => upstream.destroy(); // the client left while we connected
   const refused = () => {
     client.off("close", gone);
@@ -78,6 +89,16 @@ function open(client, first, ports, i) {
     client.on("close", close);
     upstream.write(first);
     client.pipe(upstream);
-    upstream.pipe(client);
+    client.on("drain", () => upstream.resume()); // upstream → client: readsInto, below
+    upstream.on("end", () => client.end());
   });
+}
+
+/** `onread` for the upstream socket: each read is written to the client (the header says when the buffer is reused). */
+function readsInto(client) {
+  let buffer = Buffer.allocUnsafe(READ_BYTES);
+  return {
+    buffer: () => (client.writableLength > 0 ? (buffer = Buffer.allocUnsafe(READ_BYTES)) : buffer),
+    callback: (n, bytes) => client.write(bytes.subarray(0, n)), // false: stop reading until "drain"
+  };
 }

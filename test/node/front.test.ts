@@ -1,6 +1,7 @@
 // npm start's TCP front (scripts/lib/front.mjs) with plain TCP servers behind it: where each connection
 // goes (the first port of route() that accepts, asked per connection), and the first-bytes answers.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createHash, randomBytes } from "node:crypto";
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { frontServer } from "../../scripts/lib/front.mjs";
 
@@ -36,6 +37,53 @@ function exchange(port: number, bytes: string | Buffer, ms = 500): Promise<strin
     s.on("close", done);
     s.on("error", done);
     setTimeout(done, ms);
+  });
+}
+
+/**
+ * A TCP server that answers its first chunk with `bytes` in pieces of `piece` bytes (odd sizes, so reads
+ * end anywhere in the front's buffer), one piece per turn of the event loop when `trickle` (so the front
+ * reads small pieces), else as fast as the socket takes them; then ends.
+ */
+async function source(bytes: Buffer, piece: number, trickle: boolean): Promise<{ server: Server; port: number }> {
+  const server = createServer((s) => {
+    s.on("error", () => s.destroy());
+    s.once("data", () => {
+      let at = 0;
+      const pump = () => {
+        while (at < bytes.length) {
+          const ok = s.write(bytes.subarray(at, at + piece));
+          at += piece;
+          if (!ok) return s.once("drain", pump);
+          if (trickle) return setImmediate(pump);
+        }
+        s.end();
+      };
+      pump();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+/** Ask the front for the source's bytes; read them pausing `pauseMs` every `every` chunks; resolve with their SHA-256 and count once the connection ends. */
+function download(port: number, every: number, pauseMs: number): Promise<{ sha: string; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const s: Socket = connect({ host: "127.0.0.1", port });
+    const hash = createHash("sha256");
+    let n = 0;
+    let chunks = 0;
+    s.on("connect", () => s.write("GET /big HTTP/1.1\r\n\r\n"));
+    s.on("data", (d) => {
+      hash.update(d);
+      n += d.length;
+      if (pauseMs && ++chunks % every === 0) {
+        s.pause();
+        setTimeout(() => s.resume(), pauseMs);
+      }
+    });
+    s.on("end", () => resolve({ sha: hash.digest("hex"), bytes: n }));
+    s.on("error", reject);
   });
 }
 
@@ -91,6 +139,27 @@ describe("npm start's TCP front", () => {
     s.destroy();
     expect(got).toBe("a:GET /1 HTTP/1.1\r\n\r\na:GET /2 HTTP/1.1\r\n\r\n");
   });
+
+  it("hands the upstream's bytes over intact to a fast and to a slow reader, and ends with the upstream", async () => {
+    // The front reads the upstream into a buffer it uses again (scripts/lib/front.mjs, header): these
+    // are the cases where reusing it too early would overwrite bytes still queued for the client.
+    const bytes = randomBytes(32 * 2 ** 20);
+    const want = { sha: createHash("sha256").update(bytes).digest("hex"), bytes: bytes.length };
+    const cases = [
+      { piece: 1_000_003, trickle: false, every: 0, pauseMs: 0 }, // fast: writes complete at once
+      { piece: 1_000_003, trickle: false, every: 4, pauseMs: 3 }, // slow: big writes stay queued
+      { piece: 3_001, trickle: true, every: 16, pauseMs: 20 }, // small reads queued below the high-water mark
+    ];
+    for (const c of cases) {
+      const up = await source(bytes, c.piece, c.trickle);
+      try {
+        route = [up.port];
+        expect(await download(frontPort, c.every, c.pauseMs), JSON.stringify(c)).toEqual(want);
+      } finally {
+        await new Promise((r) => up.server.close(r));
+      }
+    }
+  }, 60_000);
 
   it("answers a TLS ClientHello with Go's HTTP/1.0 400 and an absolute-form request with a 400, upstream untouched", async () => {
     route = [a.port];
