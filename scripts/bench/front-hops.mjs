@@ -185,12 +185,14 @@ try {
     { case: "blob HEAD", path: `/v2/${repo}/blobs/${i.layer.digest}`, method: "HEAD" },
   ];
   const floorCases = [{ case: "floor: GET of a small R2 object", path: "/load/tiny" }, { case: "floor: a new connection each", path: "/load/tiny", fresh: true }];
+  // The same requests at every entry of Wharf's path (the signed URLs asked for once).
+  const wharfCases = [...registryCases(img.wharf), ...(await blobCases(wharf.url, img.wharf))];
   const targets = [
     ...(before ? [{ target: "wharf before (front)", server: before, base: before.url, cases: registryCases(img.before) }] : []),
-    { target: "wharf (front)", server: wharf, base: wharf.url, cases: [...registryCases(img.wharf), ...(await blobCases(wharf.url, img.wharf))] },
-    { target: "wharf (wrangler)", server: wharf, base: wharf.innerUrl, cases: [...registryCases(img.wharf), ...(await blobCases(wharf.url, img.wharf))] },
-    ...(relay ? [{ target: "haproxy (front)", server: wharf, relay, base: relay.url, cases: [...registryCases(img.wharf), ...(await blobCases(wharf.url, img.wharf))] }] : []),
-    { target: "wharf (worker)", server: wharf, base: wharfWorker, cases: [...registryCases(img.wharf), ...(await blobCases(wharf.url, img.wharf))] },
+    { target: "wharf (front)", server: wharf, base: wharf.url, cases: wharfCases },
+    { target: "wharf (wrangler)", server: wharf, base: wharf.innerUrl, cases: wharfCases },
+    ...(relay ? [{ target: "haproxy (front)", server: wharf, relay, base: relay.url, cases: wharfCases }] : []),
+    { target: "wharf (worker)", server: wharf, base: wharfWorker, cases: wharfCases },
     { target: "distribution", server: distribution, base: distribution.url, cases: [...registryCases(img.distribution), ...(await blobCases(distribution.url, img.distribution))] },
     { target: "floor (wrangler)", server: floor, base: floor.url, cases: floorCases },
     { target: "floor (worker)", server: floor, base: floorWorker, cases: floorCases },
@@ -210,7 +212,7 @@ try {
           const c1 = cpu(servers);
           const cpuMsPerRequest = {};
           for (const [g, v] of Object.entries(c1)) {
-            if (!g.startsWith(`${t.server.name}: `) && !(t.relay && g.startsWith("haproxy: "))) continue; // the idle servers' own background
+            if (!g.startsWith(`${t.server.name}: `) && !(t.relay && g.startsWith(`${t.relay.name}: `))) continue; // the idle servers' own background
             const d = v - (c0[g] ?? 0);
             if (d > 0) cpuMsPerRequest[g] = (d * 1000) / r.requests;
           }
