@@ -11,8 +11,8 @@
 // writableLength > 0: the queued write refers to the buffer, so the next read gets a fresh one). The
 // same write returning false pauses reading until the client drains. 1 GiB through the front to a fast
 // client, 3 runs each, old and new minutes apart: 0.64-0.72 CPU-s instead of 1.13-1.22, and 0.92-1.08 s
-// instead of 1.30-1.36 s (HAProxy 2.6 in TCP mode, earlier: 0.84-0.96 CPU-s). The client's bytes (uploads) take node's default: an accepted socket cannot be
-// given a buffer of its own.
+// instead of 1.30-1.36 s (HAProxy 2.6 in TCP mode, earlier: 0.84-0.96 CPU-s). The client's bytes
+// (uploads) take node's default: an accepted socket cannot be given a buffer of its own.
 import { connect, createServer } from "node:net";
 
 const TLS_HANDSHAKE = 0x16;
