@@ -1,19 +1,19 @@
 // `npm start`'s TCP front (scripts/start.mjs says why it exists and where it sends connections).
 // The first bytes of each connection: a TLS ClientHello gets Go's "HTTP/1.0 400 Bad Request" and is
 // closed; an absolute-form request target gets a plain 400 and is closed; anything else is handed on
-// untouched (firstBytes: `pass(buffer)` receives the bytes to send upstream first). frontServer pipes the
-// rest of the connection to the first upstream port that accepts it.
+// untouched (firstBytes: `pass(buffer)` receives the bytes to send upstream first). frontServer copies
+// the rest of the connection both ways, to and from the first upstream port that accepts it.
 //
-// Reading the upstream's bytes (answers, blob bodies on their way to the client): into one buffer of
-// READ_BYTES per connection, used again for the next read whenever nothing holds it, instead of node's
-// fresh 64 KiB buffer per read. A write to the client either completes at once (the kernel took every
-// byte: nothing refers to the buffer any more) or leaves bytes queued (the client socket's
+// Reading (answers and blob bodies from the upstream, requests and upload bodies from the client): each
+// socket reads into one buffer of READ_BYTES, used again for the next read whenever nothing holds it,
+// instead of node's fresh 64 KiB buffer per read. A write to the other socket either completes at once
+// (the kernel took every byte: nothing refers to the buffer any more) or leaves bytes queued (its
 // writableLength > 0: the queued write refers to the buffer, so the next read gets a fresh one). The
-// same write returning false pauses reading until the client drains. 1 GiB through the front to a fast
-// client, 3 runs each, old and new minutes apart: 0.64-0.72 CPU-s instead of 1.13-1.22, and 0.92-1.08 s
-// instead of 1.30-1.36 s (HAProxy 2.6 in TCP mode, earlier: 0.84-0.96 CPU-s). The client's bytes
-// (uploads) take node's default: an accepted socket cannot be given a buffer of its own.
-import { connect, createServer } from "node:net";
+// same write returning false stops reading until the other socket drains. 1 GiB through the front to
+// a fast client, 3 runs each, old and new minutes apart: 0.64-0.72 CPU-s instead of 1.13-1.22, and 0.92-1.08 s
+// instead of 1.30-1.36 s (HAProxy 2.6 in TCP mode, earlier: 0.84-0.96 CPU-s); 1 GiB uploaded through it
+// to a trivial server: 0.51-0.67 CPU-s instead of 1.08-1.10, 0.76-0.87 s instead of 1.10-1.12 s.
+import { connect, createServer, Socket } from "node:net";
 
 const TLS_HANDSHAKE = 0x16;
 const TLS_ANSWER = "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTPS request to an HTTP server.\n";
@@ -26,30 +26,31 @@ const MAYBE_ABSOLUTE = /^[A-Z]+( (h(t(t(p(s?(:(\/\/?)?)?)?)?)?)?)?)?$/i;
 const LOOK = 16;
 const READ_BYTES = 256 * 1024;
 
+/**
+ * The reader of a connection's first bytes: returns `take(bytes)`, fed each read (a copy is kept, the
+ * caller may reuse `bytes`). While it cannot tell yet it asks for more (true); a refused client gets its
+ * answer and what it still sends is dropped (true); otherwise `pass(head)` receives every byte read so
+ * far and reading stops (false) until whoever takes the connection resumes it.
+ */
 export function firstBytes(client, pass) {
-  let head = Buffer.alloc(0);
-  const onData = (chunk) => {
-    head = head.length ? Buffer.concat([head, chunk]) : chunk;
-    if (head[0] === TLS_HANDSHAKE) return done(() => refuse(client, TLS_ANSWER));
+  let head = null;
+  let refused = false;
+  const refuse = (answer) => {
+    refused = true;
+    client.end(answer); // the client's bytes are read and dropped meanwhile, so the answer is not reset away
+    setTimeout(() => client.destroy(), 2000).unref();
+    return true;
+  };
+  return (bytes) => {
+    if (refused) return true;
+    head = head ? Buffer.concat([head, bytes]) : Buffer.from(bytes);
+    if (head[0] === TLS_HANDSHAKE) return refuse(TLS_ANSWER);
     const start = head.subarray(0, LOOK).toString("latin1");
-    if (ABSOLUTE_START.test(start)) return done(() => refuse(client, ABSOLUTE_ANSWER));
-    if (head.length < LOOK && MAYBE_ABSOLUTE.test(start)) return; // wait for a few more bytes
-    done(() => pass(head));
+    if (ABSOLUTE_START.test(start)) return refuse(ABSOLUTE_ANSWER);
+    if (head.length < LOOK && MAYBE_ABSOLUTE.test(start)) return true; // wait for a few more bytes
+    pass(head);
+    return false;
   };
-  const done = (then) => {
-    client.off("data", onData);
-    client.pause();
-    then();
-  };
-  client.on("data", onData);
-}
-
-/** Answer and close, reading (and dropping) what the client still sends, so the answer is not reset away. */
-function refuse(client, answer) {
-  client.on("data", () => {});
-  client.resume();
-  client.end(answer);
-  setTimeout(() => client.destroy(), 2000).unref();
 }
 
 /**
@@ -60,21 +61,39 @@ function refuse(client, answer) {
  * both sockets. Resolves with the listening server.
  */
 export function frontServer(port, route) {
-  const server = createServer({ noDelay: true }, (client) => {
+  const server = createServer({ noDelay: true, pauseOnConnect: true }, (accepted) => {
+    const relay = { to: null, take: null };
+    const client = adopt(accepted, relay);
     client.on("error", () => client.destroy());
-    firstBytes(client, (first) => open(client, first, route(), 0));
+    relay.take = firstBytes(client, (first) => {
+      const pending = [first];
+      relay.take = (bytes) => pending.push(Buffer.from(bytes)) && false; // none expected: reading is stopped
+      open(client, relay, pending, route(), 0);
+    });
   });
   return new Promise((res, rej) => server.once("error", rej).listen(port, "127.0.0.1", () => res(server)));
 }
 
-function open(client, first, ports, i) {
+/**
+ * The accepted connection as a socket that reads through `onread` into reads(relay): node's server
+ * gives its sockets no such option, so the connection's handle moves to a new Socket (the accepted one,
+ * paused from the start and left without a handle, is destroyed: that only ends its bookkeeping).
+ */
+function adopt(accepted, relay) {
+  const handle = accepted._handle;
+  accepted._handle = null;
+  accepted.destroy();
+  return new Socket({ handle, onread: reads(relay) });
+}
+
+function open(client, relay, pending, ports, i) {
   if (client.destroyed) return;
-  const upstream = connect({ host: "127.0.0.1", port: ports[i], noDelay: true, onread: readsInto(client) });
+  const upstream = connect({ host: "127.0.0.1", port: ports[i], noDelay: true, onread: reads({ to: client, take: (bytes) => client.write(bytes) }) });
   const gone = () => upstream.destroy(); // the client left while we connected
   const refused = () => {
     client.off("close", gone);
     upstream.destroy();
-    if (i + 1 < ports.length) open(client, first, ports, i + 1);
+    if (i + 1 < ports.length) open(client, relay, pending, ports, i + 1);
     else client.destroy();
   };
   client.once("close", gone);
@@ -87,18 +106,26 @@ function open(client, first, ports, i) {
     upstream.on("error", close);
     upstream.on("close", close);
     client.on("close", close);
-    upstream.write(first);
-    client.pipe(upstream);
-    client.on("drain", () => upstream.resume()); // upstream → client: readsInto, below
+    upstream.write(pending.length === 1 ? pending[0] : Buffer.concat(pending));
+    relay.to = upstream;
+    relay.take = (bytes) => upstream.write(bytes);
+    client.on("drain", () => upstream.resume()); // a take that returned false stopped the other side's reads
+    upstream.on("drain", () => client.resume());
     upstream.on("end", () => client.end());
+    client.on("end", () => upstream.end());
+    client.resume();
   });
 }
 
-/** `onread` for the upstream socket: each read is written to the client (the header says when the buffer is reused). */
-function readsInto(client) {
+/**
+ * `onread` for a socket whose reads go to `relay.take(bytes)` (false: stop reading until the socket they
+ * are written to, `relay.to`, drains). The buffer is used again for the next read unless bytes of it are
+ * still queued on `relay.to` (header).
+ */
+function reads(relay) {
   let buffer = Buffer.allocUnsafe(READ_BYTES);
   return {
-    buffer: () => (client.writableLength > 0 ? (buffer = Buffer.allocUnsafe(READ_BYTES)) : buffer),
-    callback: (n, bytes) => client.write(bytes.subarray(0, n)), // false: stop reading until "drain"
+    buffer: () => (relay.to?.writableLength > 0 ? (buffer = Buffer.allocUnsafe(READ_BYTES)) : buffer),
+    callback: (n, bytes) => relay.take(bytes.subarray(0, n)),
   };
 }

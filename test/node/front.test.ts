@@ -87,6 +87,51 @@ function download(port: number, every: number, pauseMs: number): Promise<{ sha: 
   });
 }
 
+/**
+ * A TCP server that reads `total` bytes, pausing `pauseMs` every `every` chunks, and answers with their
+ * SHA-256 in hex.
+ */
+async function sink(total: number, every: number, pauseMs: number): Promise<{ server: Server; port: number }> {
+  const server = createServer((s) => {
+    s.on("error", () => s.destroy());
+    const hash = createHash("sha256");
+    let n = 0;
+    let chunks = 0;
+    s.on("data", (d) => {
+      hash.update(d);
+      n += d.length;
+      if (n >= total) return void s.end(hash.digest("hex"));
+      if (pauseMs && ++chunks % every === 0) {
+        s.pause();
+        setTimeout(() => s.resume(), pauseMs);
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+/** Send `bytes` to the front in pieces of `piece` (one per turn of the event loop when `trickle`); resolve with what comes back. */
+function upload(port: number, bytes: Buffer, piece: number, trickle: boolean): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s: Socket = connect({ host: "127.0.0.1", port });
+    let got = "";
+    let at = 0;
+    const pump = () => {
+      while (at < bytes.length) {
+        const ok = s.write(bytes.subarray(at, at + piece));
+        at += piece;
+        if (!ok) return s.once("drain", pump);
+        if (trickle) return setImmediate(pump);
+      }
+    };
+    s.on("connect", pump);
+    s.on("data", (d) => (got += d));
+    s.on("end", () => resolve(got));
+    s.on("error", reject);
+  });
+}
+
 let a: Awaited<ReturnType<typeof echo>>;
 let b: Awaited<ReturnType<typeof echo>>;
 let front: Server;
@@ -155,6 +200,28 @@ describe("npm start's TCP front", () => {
       try {
         route = [up.port];
         expect(await download(frontPort, c.every, c.pauseMs), JSON.stringify(c)).toEqual(want);
+      } finally {
+        await new Promise((r) => up.server.close(r));
+      }
+    }
+  }, 60_000);
+
+  it("hands the client's bytes over intact to a fast and to a slow upstream", async () => {
+    // The client's side reads into a buffer it uses again too: the same cases, the other way round. The
+    // bytes start with a request line, as the first-bytes check wants, sent in pieces of every size.
+    const bytes = Buffer.concat([Buffer.from("PATCH /v2/x/blobs/uploads/1 HTTP/1.1\r\n\r\n"), randomBytes(32 * 2 ** 20)]);
+    const cases = [
+      { piece: 1_000_003, trickle: false, every: 0, pauseMs: 0, size: bytes.length },
+      { piece: 1_000_003, trickle: false, every: 4, pauseMs: 3, size: bytes.length },
+      { piece: 3_001, trickle: true, every: 16, pauseMs: 20, size: bytes.length },
+      { piece: 5, trickle: true, every: 0, pauseMs: 0, size: 200_000 }, // the first bytes arrive 5 at a time
+    ];
+    for (const c of cases) {
+      const body = bytes.subarray(0, c.size);
+      const up = await sink(body.length, c.every, c.pauseMs);
+      try {
+        route = [up.port];
+        expect(await upload(frontPort, body, c.piece, c.trickle), JSON.stringify(c)).toBe(createHash("sha256").update(body).digest("hex"));
       } finally {
         await new Promise((r) => up.server.close(r));
       }
