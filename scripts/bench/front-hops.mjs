@@ -23,9 +23,11 @@
  * on a new connection for every request (our own loop below: connect, one request, close), whose
  * difference to the keep-alive GET /v2/ is what a connection costs; blob GETs at the signed URL the
  * Worker redirects to (the path and query of its Location, sent to each entry), of the tiny layer and of
- * a 32 MiB blob (1 connection only), beside distribution's GET of the same blobs. For every run it reads from /proc
- * the CPU seconds each process group used (our front, wrangler's node processes, the proxy's workerd,
- * the Worker's workerd, distribution) and prints them per request, beside requests/s and p50.
+ * a 32 MiB blob (1 connection only), beside distribution's GET of the same blobs; blob uploads of 1 MiB
+ * (POST, a whole-blob PATCH, DELETE; at most 8 connections), what an upload body costs each hop. For
+ * every run it reads from /proc the CPU seconds each process group used (our front, wrangler's node
+ * processes, the proxy's workerd, the Worker's workerd, distribution) and prints them per request,
+ * beside requests/s and p50.
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -35,7 +37,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { measure, OCI_MANIFEST } from "./lib/load.mjs";
 import { listeningPorts, processTree } from "./lib/procs.mjs";
-import { seedTinyImage, uploadBlob } from "./lib/registry-api.mjs";
+import { call, seedTinyImage, uploadBlob } from "./lib/registry-api.mjs";
 import { startDistribution, startFloor, startTcpRelay, startWharf, workerSocket } from "./lib/servers.mjs";
 import { snapshotCheckout } from "./lib/snapshot.mjs";
 
@@ -91,6 +93,29 @@ async function connectionLoad(url, { connections: n, seconds: s }) {
   const elapsed = (performance.now() - t0) / 1000;
   latencies.sort((a, b) => a - b);
   if (errors) throw new Error(`${url}: ${errors} failed connections`);
+  return { rps: latencies.length / elapsed, p50ms: latencies[Math.floor(latencies.length / 2)], requests: latencies.length };
+}
+
+/**
+ * Blob uploads, `connections` at a time until `seconds` pass: POST a session, PATCH `bytes` as the whole
+ * blob, DELETE the session (so nothing is kept). Counts blobs, not requests.
+ */
+async function uploadLoad(base, repo, bytes, { connections: n, seconds: s }) {
+  const deadline = performance.now() + s * 1000;
+  const latencies = [];
+  const once = async () => {
+    const t0 = performance.now();
+    const { r } = await call(`${base}/v2/${repo}/blobs/uploads/`, { method: "POST" }, [202]);
+    const session = new URL(r.headers.get("location"), base);
+    await call(session, { method: "PATCH", body: bytes, headers: { "Content-Type": "application/octet-stream" } }, [202]);
+    await call(session, { method: "DELETE" }, [204]);
+    latencies.push(performance.now() - t0);
+  };
+  const worker = async () => { while (performance.now() < deadline) await once(); };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: n }, worker));
+  const elapsed = (performance.now() - t0) / 1000;
+  latencies.sort((a, b) => a - b);
   return { rps: latencies.length / elapsed, p50ms: latencies[Math.floor(latencies.length / 2)], requests: latencies.length };
 }
 
@@ -157,6 +182,7 @@ try {
   const put = await fetch(`${floor.url}/load/tiny`, { method: "PUT", body: img.wharf.manifest });
   if (!put.ok) throw new Error(`floor PUT ${put.status}`);
   const bigBytes = randomBytes(32 * 2 ** 20);
+  const uploadBytes = randomBytes(2 ** 20);
   const big = await uploadBlob(wharf.url, repo, bigBytes);
   await uploadBlob(distribution.url, repo, bigBytes);
   /** The path and query of the signed URL Wharf redirects a blob GET to. */
@@ -183,6 +209,7 @@ try {
     { case: "manifest GET by tag", path: `/v2/${repo}/manifests/latest`, headers: { Accept: OCI_MANIFEST } },
     { case: "manifest GET by digest", path: `/v2/${repo}/manifests/${i.manifestDigest}`, headers: { Accept: OCI_MANIFEST } },
     { case: "blob HEAD", path: `/v2/${repo}/blobs/${i.layer.digest}`, method: "HEAD" },
+    { case: "blob upload of 1 MiB (POST, PATCH, DELETE; per blob)", upload: uploadBytes, maxConnections: 8 },
   ];
   const floorCases = [{ case: "floor: GET of a small R2 object", path: "/load/tiny" }, { case: "floor: a new connection each", path: "/load/tiny", fresh: true }];
   // The same requests at every entry of Wharf's path (the signed URLs asked for once).
@@ -207,7 +234,8 @@ try {
           const c0 = cpu(servers);
           const g0 = process.cpuUsage();
           const url = t.base + k.path;
-          const r = k.fresh ? await connectionLoad(url, { connections: c, seconds }) : await measure(url, { connections: c, seconds, method: k.method ?? "GET", headers: k.headers ?? {} });
+          const load = { connections: c, seconds };
+          const r = k.upload ? await uploadLoad(t.base, repo, k.upload, load) : k.fresh ? await connectionLoad(url, load) : await measure(url, { ...load, method: k.method ?? "GET", headers: k.headers ?? {} });
           const g1 = process.cpuUsage(g0);
           const c1 = cpu(servers);
           const cpuMsPerRequest = {};
@@ -216,7 +244,7 @@ try {
             const d = v - (c0[g] ?? 0);
             if (d > 0) cpuMsPerRequest[g] = (d * 1000) / r.requests;
           }
-          const generator = k.fresh || k.method === "HEAD" ? ((g1.user + g1.system) / 1000) / r.requests : undefined;
+          const generator = k.fresh || k.upload || k.method === "HEAD" ? ((g1.user + g1.system) / 1000) / r.requests : undefined;
           results.push({ target: t.target, case: k.case, connections: c, round, rps: r.rps, p50ms: r.p50ms, requests: r.requests, cpuMsPerRequest, generatorCpuMsPerRequest: generator });
           log(`${t.target} ${k.case} c=${c} r${round}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50ms.toFixed(2)} ms`);
         }

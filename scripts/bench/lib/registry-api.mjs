@@ -9,7 +9,8 @@ import { OCI_MANIFEST } from "./load.mjs";
 
 const TIMEOUT_MS = 30_000;
 
-async function call(url, init, expect) {
+/** fetch with a timeout; throws unless the status is one of `expect`. Resolves with the response and its body text. */
+export async function call(url, init, expect) {
   const r = await fetch(url, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) });
   const body = await r.text();
   if (!expect.includes(r.status)) throw new Error(`${init.method ?? "GET"} ${url}: ${r.status} ${body.slice(0, 500)}`);
