@@ -18,7 +18,7 @@ const med = (samples, where, field) => median(pick(samples, where).map((s) => s[
 const fmtS = (s) => (!Number.isFinite(s) ? "–" : s < 0.1 ? `${(s * 1000).toFixed(1)} ms` : `${s.toFixed(2)} s`);
 const fmtX = (x) => (Number.isFinite(x) ? `${x.toFixed(2)}x` : "–");
 const fmtMBs = (bytes, s) => (Number.isFinite(s) ? `${(bytes / 1e6 / s).toFixed(0)} MB/s` : "–");
-const fmtMB = (b) => (Number.isFinite(b) && b > 0 ? `${(b / 2 ** 20).toFixed(0)} MiB` : "–");
+const fmtMB = (b) => (Number.isFinite(b) && b >= 0 ? `${(b / 2 ** 20).toFixed(0)} MiB` : "–");
 const fmtCpu = (s) => (Number.isFinite(s) ? `${s.toFixed(2)} s` : "–");
 const fmtN = (x) => (Number.isFinite(x) ? x.toFixed(0) : "–");
 const fmtMs = (x) => (Number.isFinite(x) ? `${x.toFixed(2)}` : "–");
