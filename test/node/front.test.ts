@@ -26,6 +26,13 @@ async function deadPort(): Promise<number> {
   return p;
 }
 
+/** A test upstream: its server, port, and a promise of its first connection (the front routed one there). */
+type Upstream = { server: Server; port: number; connected: Promise<void> };
+function upstream(server: Server): Upstream {
+  const connected = new Promise<void>((r) => server.once("connection", () => r()));
+  return { server, port: (server.address() as AddressInfo).port, connected };
+}
+
 /** Send `bytes` on a new connection to the front; resolve with all it answers until it closes or `ms` pass. */
 function exchange(port: number, bytes: string | Buffer, ms = 500): Promise<string> {
   return new Promise((resolve) => {
@@ -40,12 +47,38 @@ function exchange(port: number, bytes: string | Buffer, ms = 500): Promise<strin
   });
 }
 
+/** A TCP server that sends back every byte it receives. */
+async function mirror(): Promise<Upstream> {
+  const server = createServer((s) => {
+    s.on("error", () => s.destroy());
+    s.pipe(s);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return upstream(server);
+}
+
+/** Send `bytes` through the front and resolve with as many bytes back as soon as they came, then close. */
+function roundTrip(port: number, bytes: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const s: Socket = connect({ host: "127.0.0.1", port });
+    const parts: Buffer[] = [];
+    let n = 0;
+    s.on("connect", () => s.write(bytes));
+    s.on("data", (d) => {
+      parts.push(d);
+      n += d.length;
+      if (n >= bytes.length) resolve(Buffer.concat(parts)), s.destroy();
+    });
+    s.on("error", reject);
+  });
+}
+
 /**
  * A TCP server that answers its first chunk with `bytes` in pieces of `piece` bytes (odd sizes, so reads
  * end anywhere in the front's buffer), one piece per turn of the event loop when `trickle` (so the front
  * reads small pieces), else as fast as the socket takes them; then ends.
  */
-async function source(bytes: Buffer, piece: number, trickle: boolean): Promise<{ server: Server; port: number }> {
+async function source(bytes: Buffer, piece: number, trickle: boolean): Promise<Upstream> {
   const server = createServer((s) => {
     s.on("error", () => s.destroy());
     s.once("data", () => {
@@ -63,7 +96,7 @@ async function source(bytes: Buffer, piece: number, trickle: boolean): Promise<{
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { server, port: (server.address() as AddressInfo).port };
+  return upstream(server);
 }
 
 /** Ask the front for the source's bytes; read them pausing `pauseMs` every `every` chunks; resolve with their SHA-256 and count once the connection ends. */
@@ -91,7 +124,7 @@ function download(port: number, every: number, pauseMs: number): Promise<{ sha: 
  * A TCP server that reads `total` bytes, pausing `pauseMs` every `every` chunks, and answers with their
  * SHA-256 in hex.
  */
-async function sink(total: number, every: number, pauseMs: number): Promise<{ server: Server; port: number }> {
+async function sink(total: number, every: number, pauseMs: number): Promise<Upstream> {
   const server = createServer((s) => {
     s.on("error", () => s.destroy());
     const hash = createHash("sha256");
@@ -108,7 +141,7 @@ async function sink(total: number, every: number, pauseMs: number): Promise<{ se
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { server, port: (server.address() as AddressInfo).port };
+  return upstream(server);
 }
 
 /** Send `bytes` to the front in pieces of `piece` (one per turn of the event loop when `trickle`); resolve with what comes back. */
@@ -225,6 +258,41 @@ describe("npm start's TCP front", () => {
       } finally {
         await new Promise((r) => up.server.close(r));
       }
+    }
+  }, 60_000);
+
+  it("keeps each connection's bytes its own while others open and close around it", async () => {
+    // Closed connections' read buffers go to a pool the next connections take from (scripts/lib/front.mjs):
+    // a buffer handed on while its connection still reads or writes it would mix two streams' bytes. So
+    // short connections open, fill their buffers (300 kB each way) and close, 8 at a time, for as long as
+    // a slow download and a slow upload are on their way.
+    const bytes = randomBytes(16 * 2 ** 20);
+    const request = Buffer.concat([Buffer.from("PATCH /v2/x/blobs/uploads/1 HTTP/1.1\r\n\r\n"), bytes]);
+    const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+    const up = await source(bytes, 1_000_003, false);
+    const down = await sink(request.length, 2, 10);
+    const echo = await mirror();
+    try {
+      route = [up.port];
+      let done = 0;
+      const downloaded = download(frontPort, 2, 10).finally(() => done++);
+      await up.connected; // route() is asked when a connection's first bytes arrive
+      route = [down.port];
+      const uploaded = upload(frontPort, request, 1_000_003, false).finally(() => done++);
+      await down.connected;
+      route = [echo.port];
+      let trips = 0;
+      while (done < 2) {
+        const sent = Array.from({ length: 8 }, () => Buffer.concat([Buffer.from("GET / HTTP/1.1\r\n\r\n"), randomBytes(300_000)]));
+        const got = await Promise.all(sent.map((b) => roundTrip(frontPort, b)));
+        for (const [i, b] of got.entries()) expect(b.equals(sent[i])).toBe(true);
+        trips += sent.length;
+      }
+      expect(await downloaded).toEqual({ sha: sha(bytes), bytes: bytes.length });
+      expect(await uploaded).toBe(sha(request));
+      expect(trips).toBeGreaterThan(40); // the short connections did overlap the long ones
+    } finally {
+      for (const s of [up.server, down.server, echo.server]) await new Promise((r) => s.close(r));
     }
   }, 60_000);
 
