@@ -4,7 +4,8 @@
  *
  *   --quick            1 round, smaller images and lists, 2 s load runs (for development)
  *   --rounds N         rounds of every measurement (default 3; medians are reported)
- *   --only a,b         workloads to run: transfer, load, scale, pull, pull-through, archive, gc (default all)
+ *   --only a,b         workloads to run: transfer, load, scale, pull (with memory on fresh servers),
+ *                      pull-through, archive, gc (default all)
  *   --images a,b       images for the transfer workload: small, medium, big (default all)
  *   --readme           also replace the recorded run in docs/benchmarks.md with this run's tables
  *

@@ -137,7 +137,8 @@ function open(conn, ports, i) {
  * `onread` for a socket whose reads go to `relay.take(bytes)` (false: stop reading until the socket they
  * are written to, `relay.to`, drains). The buffer is used again for the next read unless bytes of it are
  * still queued on `relay.to` (header); it comes from the pool of closed connections' buffers when there
- * is one (allocating two per connection cost a third of the front's CPU per new connection).
+ * is one (front-hops, a new connection per request at 1 / 8 / 64 connections: 0.26 / 0.15 / 0.16 ms of
+ * the front's CPU per connection with the pool, 0.34 / 0.26 / 0.23 without).
  */
 function reads(relay) {
   let buffer = spare.pop() ?? Buffer.allocUnsafe(READ_BYTES);

@@ -69,22 +69,33 @@ export async function walk(base, firstPath, key, maxPages = 100_000) {
   return { names, pages, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
 }
 
+/** PATCH bytes `start`..`end` of a blob file to the upload session at `loc` (with Content-Range when `ranged`); resolves with the session's next URL. */
+async function patchFile(base, loc, blob, { start = 0, end = blob.size - 1, ranged = false }, timeoutMs) {
+  const res = await fetch(loc, {
+    method: "PATCH",
+    body: Readable.toWeb(createReadStream(blob.path, { start, end })),
+    duplex: "half",
+    headers: { "Content-Type": "application/octet-stream", "Content-Length": String(end - start + 1), ...(ranged ? { "Content-Range": `${start}-${end}` } : {}) },
+    signal: AbortSignal.timeout(Math.ceil(timeoutMs)),
+  });
+  await res.arrayBuffer();
+  if (res.status !== 202) throw new Error(`PATCH ${loc}: ${res.status}`);
+  return new URL(res.headers.get("location"), base);
+}
+
+/** Upload a blob file as skopeo does, one PATCH of the whole body (POST first), then DELETE the session: nothing is stored. */
+export async function cancelledWholeBlobPatch(base, repo, blob, timeoutMs) {
+  const { r } = await call(`${base}/v2/${repo}/blobs/uploads/`, { method: "POST" }, [202]);
+  const next = await patchFile(base, new URL(r.headers.get("location"), base), blob, {}, timeoutMs);
+  await call(next, { method: "DELETE" }, [204]);
+}
+
 /** Push a blob file in chunks of `chunk` bytes: POST, PATCH with Content-Range each, PUT ?digest=. */
 export async function chunkedPush(base, repo, blob, chunk, timeoutMs) {
   const { r } = await call(`${base}/v2/${repo}/blobs/uploads/`, { method: "POST" }, [202]);
   let loc = new URL(r.headers.get("location"), base);
   for (let start = 0; start < blob.size; start += chunk) {
-    const end = Math.min(blob.size, start + chunk) - 1;
-    const res = await fetch(loc, {
-      method: "PATCH",
-      body: Readable.toWeb(createReadStream(blob.path, { start, end })),
-      duplex: "half",
-      headers: { "Content-Type": "application/octet-stream", "Content-Range": `${start}-${end}`, "Content-Length": String(end - start + 1) },
-      signal: AbortSignal.timeout(Math.ceil(timeoutMs)),
-    });
-    await res.arrayBuffer();
-    if (res.status !== 202) throw new Error(`PATCH ${loc}: ${res.status}`);
-    loc = new URL(res.headers.get("location"), base);
+    loc = await patchFile(base, loc, blob, { start, end: Math.min(blob.size, start + chunk) - 1, ranged: true }, timeoutMs);
   }
   loc.searchParams.set("digest", blob.digest);
   await call(loc, { method: "PUT" }, [201]);

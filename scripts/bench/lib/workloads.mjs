@@ -5,7 +5,7 @@
  */
 import { measure, OCI_MANIFEST } from "./load.mjs";
 import { removeDir, run, sampleRss } from "./procs.mjs";
-import { chunkedPush, mountBlob, putManifest, seedTinyImage, walk } from "./registry-api.mjs";
+import { cancelledWholeBlobPatch, chunkedPush, mountBlob, putManifest, seedTinyImage, walk } from "./registry-api.mjs";
 import { memoryGroup, startTcpRelay } from "./servers.mjs";
 import { floorGet, floorPut, pool, skopeoPull, skopeoPush } from "./transfer.mjs";
 import { buildRandomImage, imageVariant } from "./images.mjs";
@@ -28,7 +28,14 @@ function failure(base, op, e, server) {
 
 const cpuText = (cpu) => Object.entries(cpu).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ");
 
-/** Wall seconds of `fn`, with the peak RSS (bytes) and CPU seconds of the server's processes meanwhile. */
+/** Seconds `fn` took. */
+async function timed(fn) {
+  const t0 = performance.now();
+  await fn();
+  return (performance.now() - t0) / 1000;
+}
+
+/** `fn`'s result (its wall seconds), with the peak RSS (bytes) and CPU seconds of the server's processes meanwhile. */
 async function withMemory(server, fn) {
   const sampler = sampleRss([server.pid], memoryGroup(server));
   try {
@@ -245,6 +252,8 @@ export async function scaleWorkload({ registries, rounds, tags, repos, seedConcu
  * round runs on servers of its own, started by `startServers()` (resolving to `{ wharfs, floor, stop }`):
  * on servers that earlier workloads had used, the R2 simulator's isolate still held their garbage, and
  * the redirected pull of round 0 took 3x as long as that of round 2 (6.63 against 2.14 s, 2026-12-02).
+ * The same fresh servers give item 6's measure of memory ("memory" samples): the peak RSS of a push
+ * that is a server's first request, untouched by what earlier workloads left in its isolates.
  */
 export async function multipartPullWorkload({ startServers, rounds, bytes, work }) {
   const samples = [];
@@ -259,7 +268,8 @@ export async function multipartPullWorkload({ startServers, rounds, bytes, work 
       const base = { workload: "pull", round, bytes };
       for (const [label, query] of [["floor: get of a single object", ""], ["floor: get of a multipart object", `?part=${chunk}`]]) {
         const key = `mp-r${round}-${query ? "multi" : "single"}`;
-        await run("curl", ["-sS", "-f", "-H", "Expect:", "-T", blob.path, `${floor.url}/${key}${query}`], { timeoutMs });
+        const put = await withMemory(floor, async () => (await run("curl", ["-sS", "-f", "-H", "Expect:", "-T", blob.path, `${floor.url}/${key}${query}`], { timeoutMs })).seconds);
+        if (!query) samples.push({ ...base, workload: "memory", case: "floor: one PUT", server: "floor", ...put });
         // At wrangler's port (its proxy on the way) and, for the single object, at the Worker's own socket:
         // where npm start's signed blob URLs point, so Wharf's redirected pull has no proxy on the way.
         const entries = [[label, floor.url], ...(query || !floor.workerUrl ? [] : [[`${label}, at its Worker's socket`, floor.workerUrl]])];
@@ -269,9 +279,18 @@ export async function multipartPullWorkload({ startServers, rounds, bytes, work 
           log(`pull r${round} ${name}: ${r.seconds.toFixed(2)} s (cpu ${cpuText(r.cpu)})`);
         }
       }
-      for (const [label, w] of wharfs) {
+      // Memory (item 6): the floor's PUT above and the two Wharf uploads marked below are each the first
+      // request of a server started for this round, so each peak RSS is that upload's own. The second
+      // Wharf first takes skopeo's upload (one whole-blob PATCH), cancelled, so that the chunked push
+      // after it still stores a multipart object.
+      for (const [i, [label, w]] of wharfs.entries()) {
         const repo = `bench/mp-r${round}`;
-        await chunkedPush(w.url, repo, blob, chunk, timeoutMs);
+        if (i === 1) {
+          const m = await withMemory(w, () => timed(() => cancelledWholeBlobPatch(w.url, repo, blob, timeoutMs)));
+          samples.push({ ...base, workload: "memory", case: "Wharf: one whole-blob PATCH (skopeo's upload)", server: "wharf", ...m });
+        }
+        const push = await withMemory(w, () => timed(() => chunkedPush(w.url, repo, blob, chunk, timeoutMs)));
+        if (i === 0) samples.push({ ...base, workload: "memory", case: `Wharf: PATCHes of ${chunk / 2 ** 20} MiB (the wharf CLI's push)`, server: "wharf", ...push });
         const stored = describeStorage({ blobs: [blob] }, storedAs(w.dataDir, [blob.digest]));
         const r = await withMemory(w, async () => (await run("curl", ["-sS", "-f", "-L", "-o", "/dev/null", `${w.url}/v2/${repo}/blobs/${blob.digest}`], { timeoutMs })).seconds);
         samples.push({ ...base, case: label, server: "wharf", seconds: r.seconds, cpu: r.cpu, stored });
