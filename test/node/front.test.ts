@@ -73,6 +73,21 @@ function roundTrip(port: number, bytes: Buffer): Promise<Buffer> {
   });
 }
 
+/** Write `bytes` to `s` in pieces of `piece` bytes, waiting for "drain" when asked, one piece per turn of the event loop when `trickle`; then `done()`. */
+function writeInPieces(s: Socket, bytes: Buffer, piece: number, trickle: boolean, done = () => {}): void {
+  let at = 0;
+  const pump = (): void => {
+    while (at < bytes.length) {
+      const ok = s.write(bytes.subarray(at, at + piece));
+      at += piece;
+      if (!ok) return void s.once("drain", pump);
+      if (trickle) return void setImmediate(pump);
+    }
+    done();
+  };
+  pump();
+}
+
 /**
  * A TCP server that answers its first chunk with `bytes` in pieces of `piece` bytes (odd sizes, so reads
  * end anywhere in the front's buffer), one piece per turn of the event loop when `trickle` (so the front
@@ -81,19 +96,7 @@ function roundTrip(port: number, bytes: Buffer): Promise<Buffer> {
 async function source(bytes: Buffer, piece: number, trickle: boolean): Promise<Upstream> {
   const server = createServer((s) => {
     s.on("error", () => s.destroy());
-    s.once("data", () => {
-      let at = 0;
-      const pump = () => {
-        while (at < bytes.length) {
-          const ok = s.write(bytes.subarray(at, at + piece));
-          at += piece;
-          if (!ok) return s.once("drain", pump);
-          if (trickle) return setImmediate(pump);
-        }
-        s.end();
-      };
-      pump();
-    });
+    s.once("data", () => writeInPieces(s, bytes, piece, trickle, () => s.end()));
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return upstream(server);
@@ -149,16 +152,7 @@ function upload(port: number, bytes: Buffer, piece: number, trickle: boolean): P
   return new Promise((resolve, reject) => {
     const s: Socket = connect({ host: "127.0.0.1", port });
     let got = "";
-    let at = 0;
-    const pump = () => {
-      while (at < bytes.length) {
-        const ok = s.write(bytes.subarray(at, at + piece));
-        at += piece;
-        if (!ok) return s.once("drain", pump);
-        if (trickle) return setImmediate(pump);
-      }
-    };
-    s.on("connect", pump);
+    s.on("connect", () => writeInPieces(s, bytes, piece, trickle));
     s.on("data", (d) => (got += d));
     s.on("end", () => resolve(got));
     s.on("error", reject);
