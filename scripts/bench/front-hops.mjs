@@ -56,24 +56,40 @@ const onlyCases = opt("cases", "")?.split(",").filter(Boolean);
 const log = (...a) => console.error("hops:", ...a);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/**
+ * `once()` on `n` loops at a time until `seconds` pass; each call resolves true when it succeeded.
+ * Requests/s, the median latency and the count of the calls that succeeded, and the count that failed.
+ */
+async function repeat(n, seconds, once) {
+  const deadline = performance.now() + seconds * 1000;
+  const latencies = [];
+  let errors = 0;
+  const loop = async () => {
+    while (performance.now() < deadline) {
+      const t0 = performance.now();
+      if (await once()) latencies.push(performance.now() - t0);
+      else errors++;
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: n }, loop));
+  const elapsed = (performance.now() - t0) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { rps: latencies.length / elapsed, p50ms: latencies[Math.floor(latencies.length / 2)], requests: latencies.length, errors };
+}
+
 /** Connect, send one GET, read the whole response (Content-Length), close; again until `seconds` pass. */
 async function connectionLoad(url, { connections: n, seconds: s }) {
   const u = new URL(url);
   const request = Buffer.from(`GET ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nConnection: close\r\n\r\n`);
-  const deadline = performance.now() + s * 1000;
-  const latencies = [];
-  let errors = 0;
   const once = () => new Promise((res) => {
-    const t0 = performance.now();
     const sock = connect({ host: u.hostname, port: Number(u.port), noDelay: true });
     let buf = Buffer.alloc(0);
     const done = (ok) => {
       sock.removeAllListeners();
       sock.on("error", () => undefined);
       sock.destroy();
-      if (ok) latencies.push(performance.now() - t0);
-      else errors++;
-      res();
+      res(ok);
     };
     sock.on("connect", () => sock.write(request));
     sock.on("data", (d) => {
@@ -87,13 +103,9 @@ async function connectionLoad(url, { connections: n, seconds: s }) {
     sock.on("error", () => done(false));
     sock.setTimeout(10_000, () => done(false));
   });
-  const worker = async () => { while (performance.now() < deadline) await once(); };
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: n }, worker));
-  const elapsed = (performance.now() - t0) / 1000;
-  latencies.sort((a, b) => a - b);
-  if (errors) throw new Error(`${url}: ${errors} failed connections`);
-  return { rps: latencies.length / elapsed, p50ms: latencies[Math.floor(latencies.length / 2)], requests: latencies.length };
+  const r = await repeat(n, s, once);
+  if (r.errors) throw new Error(`${url}: ${r.errors} failed connections`);
+  return r;
 }
 
 /**
@@ -101,22 +113,13 @@ async function connectionLoad(url, { connections: n, seconds: s }) {
  * blob, DELETE the session (so nothing is kept). Counts blobs, not requests.
  */
 async function uploadLoad(base, repo, bytes, { connections: n, seconds: s }) {
-  const deadline = performance.now() + s * 1000;
-  const latencies = [];
-  const once = async () => {
-    const t0 = performance.now();
+  return repeat(n, s, async () => {
     const { r } = await call(`${base}/v2/${repo}/blobs/uploads/`, { method: "POST" }, [202]);
     const session = new URL(r.headers.get("location"), base);
     await call(session, { method: "PATCH", body: bytes, headers: { "Content-Type": "application/octet-stream" } }, [202]);
     await call(session, { method: "DELETE" }, [204]);
-    latencies.push(performance.now() - t0);
-  };
-  const worker = async () => { while (performance.now() < deadline) await once(); };
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: n }, worker));
-  const elapsed = (performance.now() - t0) / 1000;
-  latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / elapsed, p50ms: latencies[Math.floor(latencies.length / 2)], requests: latencies.length };
+    return true;
+  });
 }
 
 /** The Worker's own socket (servers.mjs workerSocket), or an error naming the server. */
