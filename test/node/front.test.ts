@@ -1,7 +1,7 @@
 // npm start's TCP front (scripts/lib/front.mjs) with plain TCP servers behind it: where each connection
 // goes (the first port of route() that accepts, asked per connection), and the first-bytes answers.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, type Hash } from "node:crypto";
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { frontServer } from "../../scripts/lib/front.mjs";
 
@@ -28,9 +28,27 @@ async function deadPort(): Promise<number> {
 
 /** A test upstream: its server, port, and a promise of its first connection (the front routed one there). */
 type Upstream = { server: Server; port: number; connected: Promise<void> };
-function upstream(server: Server): Upstream {
+async function listening(server: Server): Promise<Upstream> {
   const connected = new Promise<void>((r) => server.once("connection", () => r()));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return { server, port: (server.address() as AddressInfo).port, connected };
+}
+
+/** Hash what `s` reads, pausing `pauseMs` every `every` chunks (no pauses when 0); `onRead(bytesSoFar)` after each chunk. */
+function readSlowly(s: Socket, every: number, pauseMs: number, onRead: (bytes: number) => void = () => {}): { hash: Hash; bytes: () => number } {
+  const hash = createHash("sha256");
+  let n = 0;
+  let chunks = 0;
+  s.on("data", (d) => {
+    hash.update(d);
+    n += d.length;
+    onRead(n);
+    if (pauseMs && ++chunks % every === 0) {
+      s.pause();
+      setTimeout(() => s.resume(), pauseMs);
+    }
+  });
+  return { hash, bytes: () => n };
 }
 
 /** Send `bytes` on a new connection to the front; resolve with all it answers until it closes or `ms` pass. */
@@ -53,8 +71,7 @@ async function mirror(): Promise<Upstream> {
     s.on("error", () => s.destroy());
     s.pipe(s);
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return upstream(server);
+  return listening(server);
 }
 
 /** Send `bytes` through the front and resolve with as many bytes back as soon as they came, then close. */
@@ -98,27 +115,16 @@ async function source(bytes: Buffer, piece: number, trickle: boolean): Promise<U
     s.on("error", () => s.destroy());
     s.once("data", () => writeInPieces(s, bytes, piece, trickle, () => s.end()));
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return upstream(server);
+  return listening(server);
 }
 
 /** Ask the front for the source's bytes; read them pausing `pauseMs` every `every` chunks; resolve with their SHA-256 and count once the connection ends. */
 function download(port: number, every: number, pauseMs: number): Promise<{ sha: string; bytes: number }> {
   return new Promise((resolve, reject) => {
     const s: Socket = connect({ host: "127.0.0.1", port });
-    const hash = createHash("sha256");
-    let n = 0;
-    let chunks = 0;
+    const read = readSlowly(s, every, pauseMs);
     s.on("connect", () => s.write("GET /big HTTP/1.1\r\n\r\n"));
-    s.on("data", (d) => {
-      hash.update(d);
-      n += d.length;
-      if (pauseMs && ++chunks % every === 0) {
-        s.pause();
-        setTimeout(() => s.resume(), pauseMs);
-      }
-    });
-    s.on("end", () => resolve({ sha: hash.digest("hex"), bytes: n }));
+    s.on("end", () => resolve({ sha: read.hash.digest("hex"), bytes: read.bytes() }));
     s.on("error", reject);
   });
 }
@@ -130,21 +136,11 @@ function download(port: number, every: number, pauseMs: number): Promise<{ sha: 
 async function sink(total: number, every: number, pauseMs: number): Promise<Upstream> {
   const server = createServer((s) => {
     s.on("error", () => s.destroy());
-    const hash = createHash("sha256");
-    let n = 0;
-    let chunks = 0;
-    s.on("data", (d) => {
-      hash.update(d);
-      n += d.length;
-      if (n >= total) return void s.end(hash.digest("hex"));
-      if (pauseMs && ++chunks % every === 0) {
-        s.pause();
-        setTimeout(() => s.resume(), pauseMs);
-      }
+    const read = readSlowly(s, every, pauseMs, (n) => {
+      if (n >= total) s.end(read.hash.digest("hex"));
     });
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return upstream(server);
+  return listening(server);
 }
 
 /** Send `bytes` to the front in pieces of `piece` (one per turn of the event loop when `trickle`); resolve with what comes back. */
