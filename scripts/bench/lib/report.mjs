@@ -199,8 +199,9 @@ export function summarize({ samples, images, plan, machine: m, date }) {
     P("|---|---|---|---|---|");
     for (const c of cases) {
       const peak = peakOf(c);
-      P(`| ${c} | ${fmtMB(startOf(c))} | ${fmtMB(peak)} | ${c.startsWith("floor") ? "" : `${((peak - floorPeak) / 2 ** 20).toFixed(0)} MiB`} | ${fmtS(med(samples, { workload: "memory", case: c }, "seconds"))} |`);
-      summary.memoryFresh = [...(summary.memoryFresh ?? []), { upload: c, peakBytes: peak, startBytes: startOf(c), overFloorBytes: c.startsWith("floor") ? undefined : peak - floorPeak }];
+      const overFloorBytes = c.startsWith("floor") ? undefined : peak - floorPeak;
+      P(`| ${c} | ${fmtMB(startOf(c))} | ${fmtMB(peak)} | ${overFloorBytes === undefined ? "" : `${(overFloorBytes / 2 ** 20).toFixed(0)} MiB`} | ${fmtS(med(samples, { workload: "memory", case: c }, "seconds"))} |`);
+      summary.memoryFresh = [...(summary.memoryFresh ?? []), { upload: c, peakBytes: peak, startBytes: startOf(c), overFloorBytes }];
     }
     P("");
   }
